@@ -1,0 +1,40 @@
+# Ferry's two commands (README Quick start):
+#   make run    installs what is missing, builds, runs the bundled default model
+#   make test   installs what is missing, builds, runs every test suite (C++, sanitizers, Python)
+# Other targets: setup, build, build-asan, clean.
+
+VENV      := .venv
+PYTHON    := $(VENV)/bin/python
+CMAKE     := $(VENV)/bin/cmake
+BUILD     := build
+BUILD_ASAN := build-asan
+JOBS      ?= $(shell nproc)
+
+.PHONY: all setup build build-asan run test clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/build.ninja: | setup
+	$(CMAKE) -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE=$(abspath $(PYTHON))
+
+build: setup $(BUILD)/build.ninja
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+$(BUILD_ASAN)/build.ninja: | setup
+	$(CMAKE) -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+	  -DFERRY_SANITIZE=ON -DFERRY_BUILD_PYTHON=OFF -DPython_EXECUTABLE=$(abspath $(PYTHON))
+
+build-asan: setup $(BUILD_ASAN)/build.ninja
+	$(CMAKE) --build $(BUILD_ASAN) -j $(JOBS) --target ferry_unit_tests
+
+run: build
+	PYTHONPATH=$(BUILD)/python $(PYTHON) -m ferry run
+
+test: build build-asan
+	$(PYTHON) scripts/run_tests.py --build $(BUILD) --asan-build $(BUILD_ASAN)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
