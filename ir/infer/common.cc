@@ -1,0 +1,99 @@
+#include "ir/infer/common.h"
+
+namespace ferry::ir::infer {
+
+Dim int_dim(int64_t v) {
+  if (v >= 0) return Dim(v);
+  return Dim(0) - Dim(-(v + 1)) - Dim(1);  // avoids negating INT64_MIN
+}
+
+std::optional<int64_t> const_of(const Dim& d) {
+  if (d.is_constant()) return d.value();
+  return std::nullopt;
+}
+
+const Shape* ranked_shape(const InferenceContext& ctx, size_t i) {
+  const Type& t = ctx.input_type(i);
+  if (t.kind != Type::Kind::kTensor || !t.shape.has_rank) return nullptr;
+  return &t.shape;
+}
+
+DataType input_dtype(const InferenceContext& ctx, size_t i) {
+  const Type& t = ctx.input_type(i);
+  return t.kind == Type::Kind::kTensor ? t.elem : DataType::kUndefined;
+}
+
+std::optional<std::vector<int64_t>> input_ints(const InferenceContext& ctx, size_t i) {
+  auto v = ctx.input_value(i);
+  if (!v) return std::nullopt;
+  std::vector<int64_t> out;
+  for (const Dim& d : *v) {
+    if (!d.is_constant()) return std::nullopt;
+    out.push_back(d.value());
+  }
+  return out;
+}
+
+std::string shapes_text(const std::vector<Shape>& shapes) {
+  std::string s;
+  for (size_t i = 0; i < shapes.size(); ++i) s += (i ? (i + 1 == shapes.size() ? " and " : ", ") : "") + shapes[i].to_string();
+  return s;
+}
+
+Shape broadcast_shapes(InferenceContext& ctx, const std::vector<Shape>& shapes) {
+  size_t rank = 0;
+  for (const Shape& s : shapes) {
+    if (!s.has_rank) return Shape::unknown();
+    rank = std::max(rank, s.rank());
+  }
+  std::vector<Dim> out(rank, Dim(1));
+  for (size_t k = 0; k < rank; ++k) {
+    // k counts from the right.
+    std::optional<Dim> result;
+    bool ambiguous = false;
+    for (const Shape& s : shapes) {
+      if (k >= s.rank()) continue;
+      const Dim& d = s.dims[s.rank() - 1 - k];
+      if (d.is_constant() && d.value() == 1) continue;
+      if (!result) {
+        result = d;
+      } else if (*result == d) {
+        continue;
+      } else if (result->is_constant() && d.is_constant()) {
+        ctx.fail("cannot broadcast shapes " + shapes_text(shapes) + ": dimension " + result->to_string() + " vs " +
+                 d.to_string());
+      } else if (d.is_constant()) {
+        result = d;  // the symbol must equal this size (or be 1)
+        ambiguous = false;
+      } else if (!result->is_constant()) {
+        ambiguous = true;  // two different symbols: either may be 1
+      }
+    }
+    out[rank - 1 - k] = !result ? Dim(1) : ambiguous ? ctx.fresh_dim() : *result;
+  }
+  return Shape(std::move(out));
+}
+
+int64_t normalize_axis(const InferenceContext& ctx, int64_t axis, int64_t rank, const std::string& what) {
+  if (axis < -rank || axis >= rank)
+    ctx.fail(what + " " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank) + " (valid: " +
+             std::to_string(-rank) + " to " + std::to_string(rank - 1) + ")");
+  return axis < 0 ? axis + rank : axis;
+}
+
+Dim product(const std::vector<Dim>& dims, size_t begin, size_t end) {
+  Dim p = 1;
+  for (size_t i = begin; i < end && i < dims.size(); ++i) p = p * dims[i];
+  return p;
+}
+
+Dim unify(const InferenceContext& ctx, const Dim& a, const Dim& b, const std::string& what) {
+  if (a == b) return a;
+  if (a.is_constant() && b.is_constant())
+    ctx.fail(what + ": " + a.to_string() + " vs " + b.to_string());
+  return a.is_constant() ? a : b.is_constant() ? b : a;
+}
+
+bool is_index_type(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }
+
+}  // namespace ferry::ir::infer

@@ -1,0 +1,45 @@
+// Helpers shared by the per-family inference files (ir/infer/*.cc). Internal to ir/.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/shape_inference.h"
+
+namespace ferry::ir::infer {
+
+// One call per family registers every op of that family (shape_inference.cc calls them once).
+void register_elementwise();
+void register_nn();
+void register_tensor();
+
+/// A Dim holding any integer, negative ones included (tensor values such as Reshape's -1).
+Dim int_dim(int64_t v);
+/// The constant of a Dim, when it is one.
+std::optional<int64_t> const_of(const Dim& d);
+
+/// Input i as a tensor type with a known rank, else null.
+const Shape* ranked_shape(const InferenceContext& ctx, size_t i);
+/// Element type of input i (kUndefined when unknown).
+DataType input_dtype(const InferenceContext& ctx, size_t i);
+/// All elements of input i's value as integers, when every one is a known constant.
+std::optional<std::vector<int64_t>> input_ints(const InferenceContext& ctx, size_t i);
+
+/// Multidirectional (numpy) broadcasting of ranked shapes; fails naming the shapes.
+Shape broadcast_shapes(InferenceContext& ctx, const std::vector<Shape>& shapes);
+/// Axis in [-rank, rank) made non-negative; fails naming `what` otherwise.
+int64_t normalize_axis(const InferenceContext& ctx, int64_t axis, int64_t rank, const std::string& what);
+/// Product of dims [begin, end).
+Dim product(const std::vector<Dim>& dims, size_t begin, size_t end);
+/// Two dims that must be equal: the constant one wins; unequal constants fail with `what`.
+Dim unify(const InferenceContext& ctx, const Dim& a, const Dim& b, const std::string& what);
+/// Shapes as text for messages: "[2,3] and [4]".
+std::string shapes_text(const std::vector<Shape>& shapes);
+
+/// Integer element types whose values inference tracks as dims.
+bool is_index_type(DataType t);
+/// Largest tensor whose elements are tracked as a value.
+inline constexpr int64_t kMaxTrackedElements = 1024;
+
+}  // namespace ferry::ir::infer

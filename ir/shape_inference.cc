@@ -1,0 +1,258 @@
+#include "ir/shape_inference.h"
+
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "ir/infer/common.h"
+
+namespace ferry::ir {
+
+namespace {
+
+struct Registry {
+  // (domain, op) -> since_version -> function
+  std::map<std::pair<std::string, std::string>, std::map<int, InferFunction>> fns;
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+void ensure_registered() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    infer::register_elementwise();
+    infer::register_nn();
+    infer::register_tensor();
+  });
+}
+
+const InferFunction* find_inference(const std::string& domain, const std::string& op, int64_t opset) {
+  ensure_registered();
+  auto it = registry().fns.find({domain == "ai.onnx" ? std::string() : domain, op});
+  if (it == registry().fns.end()) return nullptr;
+  const InferFunction* best = nullptr;
+  for (const auto& [since, fn] : it->second)
+    if (since <= opset) best = &fn;
+  return best;
+}
+
+const Type& unknown_type() {
+  static const Type t;
+  return t;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// InferenceContext. `known_values` holds the node's inputs first, then its outputs.
+
+InferenceContext::InferenceContext(Node& node, int64_t opset, SymbolFactory& symbols,
+                                   std::vector<std::optional<std::vector<Dim>>>& known_values)
+    : node_(node), opset_(opset), symbols_(symbols), known_values_(known_values) {
+  known_values_.resize(node.inputs().size() + node.outputs().size());
+}
+
+const Type& InferenceContext::input_type(size_t i) const {
+  const Value* v = node_.input(i);
+  return v ? v->type() : unknown_type();
+}
+
+const Tensor* InferenceContext::constant_input(size_t i) const {
+  const Value* v = node_.input(i);
+  return v && v->is_initializer() ? &v->initializer() : nullptr;
+}
+
+std::optional<std::vector<Dim>> InferenceContext::input_value(size_t i) const {
+  if (i < node_.inputs().size() && known_values_[i]) return known_values_[i];
+  const Tensor* t = constant_input(i);
+  if (!t || t->rank() > 1 || t->element_count() > infer::kMaxTrackedElements) return std::nullopt;
+  std::vector<Dim> out;
+  if (t->dtype() == DataType::kInt64) {
+    for (int64_t x : t->span<int64_t>()) out.push_back(infer::int_dim(x));
+  } else if (t->dtype() == DataType::kInt32) {
+    for (int32_t x : t->span<int32_t>()) out.push_back(infer::int_dim(x));
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+void InferenceContext::set_output_type(size_t i, Type t) {
+  if (Value* v = node_.output(i)) v->set_type(std::move(t));
+}
+
+void InferenceContext::set_output_value(size_t i, std::vector<Dim> v) {
+  if (i < node_.outputs().size() && static_cast<int64_t>(v.size()) <= infer::kMaxTrackedElements)
+    known_values_[node_.inputs().size() + i] = std::move(v);
+}
+
+void InferenceContext::fail(const std::string& what) const {
+  std::string who = node_.describe();
+  if (!who.empty() && who.back() == ')') who.insert(who.size() - 1, ", opset " + std::to_string(opset_));
+  throw Error(ErrorCode::kInvalidModel, who + ": " + what);
+}
+
+void register_inference(const std::string& domain, const std::string& op, int since_version, InferFunction fn) {
+  registry().fns[{domain == "ai.onnx" ? std::string() : domain, op}][since_version] = std::move(fn);
+}
+
+bool has_inference(const std::string& domain, const std::string& op, int64_t opset) {
+  return find_inference(domain, op, opset) != nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walking the model
+
+namespace {
+
+void reserve_type_symbols(const Type& t, SymbolFactory& symbols) {
+  for (const Dim& d : t.shape.dims)
+    if (d.is_symbolic()) symbols.reserve(d.symbol_name());
+  if (t.inner) reserve_type_symbols(*t.inner, symbols);
+}
+
+void reserve_graph_symbols(const Graph& g, SymbolFactory& symbols) {
+  for (const Value* v : g.values()) reserve_type_symbols(v->type(), symbols);
+  for (const Graph* sg : g.direct_subgraphs()) reserve_graph_symbols(*sg, symbols);
+}
+
+struct Walker {
+  Model& model;
+  const InferenceOptions& options;
+  SymbolFactory symbols;
+  std::unordered_map<const Value*, std::vector<Dim>> values;
+
+  [[noreturn]] void conflict(const Node& node, const Value& v, const Type& declared, const Type& inferred) {
+    std::string who = node.describe();
+    const int64_t opset = model.opset(node.domain());
+    if (!who.empty() && who.back() == ')') who.insert(who.size() - 1, ", opset " + std::to_string(opset));
+    throw Error(ErrorCode::kInvalidModel, who + ": output '" + v.name() + "' is declared as " +
+                                              describe(declared) + " but inference gives " + describe(inferred));
+  }
+
+  static std::string describe(const Type& t) {
+    if (t.kind == Type::Kind::kTensor) return std::string(dtype_name(t.elem)) + t.shape.to_string();
+    return t.to_string();
+  }
+
+  // Declared (d) and inferred (i) types combined; nullopt on a conflict.
+  static std::optional<Type> merge(const Type& d, const Type& i) {
+    if (d.kind == Type::Kind::kUnknown) return i;
+    if (i.kind == Type::Kind::kUnknown) return d;
+    if (d.kind != i.kind) return std::nullopt;
+    Type out = d;
+    if (d.kind == Type::Kind::kTensor || d.kind == Type::Kind::kSparseTensor || d.kind == Type::Kind::kMap) {
+      if (d.elem == DataType::kUndefined) out.elem = i.elem;
+      else if (i.elem != DataType::kUndefined && i.elem != d.elem) return std::nullopt;
+    }
+    if (d.kind == Type::Kind::kTensor || d.kind == Type::Kind::kSparseTensor) {
+      if (!d.shape.has_rank) {
+        out.shape = i.shape;
+      } else if (i.shape.has_rank) {
+        if (i.shape.rank() != d.shape.rank()) return std::nullopt;
+        for (size_t k = 0; k < d.shape.rank(); ++k) {
+          const Dim& dd = d.shape.dims[k];
+          const Dim& id = i.shape.dims[k];
+          if (dd.is_constant()) {
+            if (id.is_constant() && id.value() != dd.value()) return std::nullopt;
+          } else if (id.is_constant()) {
+            out.shape.dims[k] = id;  // a concrete inferred size is more specific than a name
+          }
+        }
+      }
+    }
+    if (d.inner && i.inner) {
+      auto inner = merge(*d.inner, *i.inner);
+      if (!inner) return std::nullopt;
+      out.inner = std::make_shared<const Type>(std::move(*inner));
+    } else if (!d.inner) {
+      out.inner = i.inner;
+    }
+    return out;
+  }
+
+  void seed_values(const Graph& g) {
+    for (const Value* v : g.initializers()) {
+      const Tensor& t = v->initializer();
+      if (t.rank() > 1 || t.element_count() > infer::kMaxTrackedElements) continue;
+      std::vector<Dim> dims;
+      if (t.dtype() == DataType::kInt64) {
+        for (int64_t x : t.span<int64_t>()) dims.push_back(infer::int_dim(x));
+      } else if (t.dtype() == DataType::kInt32) {
+        for (int32_t x : t.span<int32_t>()) dims.push_back(infer::int_dim(x));
+      } else {
+        continue;
+      }
+      values[v] = std::move(dims);
+    }
+  }
+
+  void walk(Graph& g) {
+    seed_values(g);
+    for (Node* node : g.nodes()) {
+      for (Attribute& a : node->mutable_attributes()) {
+        if (a.g) walk(*a.g);
+        for (auto& sg : a.graphs)
+          if (sg) walk(*sg);
+      }
+      infer_node(*node);
+    }
+  }
+
+  void infer_node(Node& node) {
+    const int64_t opset = model.opset(node.domain());
+    const InferFunction* fn = find_inference(node.domain(), node.op_type(), opset);
+    if (!fn) return;  // outputs keep their declared (or unknown) types
+    std::vector<Type> declared;
+    for (Value* out : node.outputs()) declared.push_back(out ? out->type() : Type());
+    std::vector<std::optional<std::vector<Dim>>> known(node.inputs().size() + node.outputs().size());
+    for (size_t i = 0; i < node.inputs().size(); ++i) {
+      auto it = node.input(i) ? values.find(node.input(i)) : values.end();
+      if (it != values.end()) known[i] = it->second;
+    }
+    InferenceContext ctx(node, opset, symbols, known);
+    // On any failure the outputs keep their declared types.
+    auto restore = [&] {
+      for (size_t i = 0; i < node.outputs().size(); ++i)
+        if (node.output(i)) node.output(i)->set_type(declared[i]);
+    };
+    try {
+      (*fn)(ctx);
+    } catch (const Error& e) {
+      restore();
+      const std::string msg = e.what();
+      if (msg.rfind("node ", 0) == 0) throw;  // already names the node
+      std::string who = node.describe();
+      if (!who.empty() && who.back() == ')') who.insert(who.size() - 1, ", opset " + std::to_string(opset));
+      throw e.with_context(who);
+    }
+    for (size_t i = 0; i < node.outputs().size(); ++i) {
+      Value* out = node.output(i);
+      if (!out) continue;
+      const Type inferred = out->type();
+      auto merged = merge(declared[i], inferred);
+      if (!merged) {
+        if (options.strict) {
+          restore();
+          conflict(node, *out, declared[i], inferred);
+        }
+        merged = declared[i];
+      }
+      out->set_type(std::move(*merged));
+      if (known[node.inputs().size() + i]) values[out] = std::move(*known[node.inputs().size() + i]);
+    }
+  }
+};
+
+}  // namespace
+
+void infer_shapes(Model& model, const InferenceOptions& options) {
+  Walker w{model, options, SymbolFactory(), {}};
+  reserve_graph_symbols(model.graph(), w.symbols);
+  w.walk(model.graph());
+}
+
+}  // namespace ferry::ir
