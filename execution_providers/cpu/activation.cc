@@ -1,0 +1,119 @@
+// Element-wise activations (Relu, Sigmoid, Tanh) through Eigen's vectorised array ops, and
+// Softmax in both of its definitions (2-D coercion before opset 13, one axis from 13).
+#include <Eigen/Core>
+#include <cmath>
+
+#include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/cpu_provider.h"
+
+namespace ferry::ep::cpu {
+namespace {
+
+using ReluTypes = Types<float, double, int8_t, int16_t, int32_t, int64_t>;
+
+struct ReluOp {
+  template <typename A> static auto apply(const A& x) { return x.max(typename A::Scalar(0)); }
+};
+struct SigmoidOp {
+  template <typename A> static auto apply(const A& x) { return x.logistic(); }
+};
+struct TanhOp {
+  template <typename A> static auto apply(const A& x) { return x.tanh(); }
+};
+
+template <typename Op, typename TypeList>
+class Unary final : public Kernel {
+ public:
+  explicit Unary(const KernelInfo&) {}
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& x = ctx.required_input(0);
+    visit_dtype(TypeList{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+      const T* px = x.data<T>();
+      T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();  // may alias x
+      ctx.thread_pool().parallel_for(x.element_count(), 4.0, [&](int64_t b, int64_t e) {
+        Eigen::Map<const Arr> in(px + b, e - b);
+        Eigen::Map<Arr> out(py + b, e - b);
+        out = Op::apply(in);
+      });
+    });
+  }
+};
+
+/// Accepts the node unless its input is an integer type before opset 14 (Relu's int types).
+bool relu_supports(const ir::Node& node, int64_t opset) {
+  const ir::Value* x = node.input(0);
+  return opset >= 14 || x == nullptr || !dtype_is_integer(x->dtype());
+}
+
+struct SoftmaxAttributes {
+  int64_t axis;  // "axis": 1 before opset 13, -1 from 13
+  bool coerce_2d;  // opset < 13: flatten to [prod(:axis), prod(axis:)] and normalise rows
+  SoftmaxAttributes(const ir::Node& n, int64_t opset)
+      : axis(n.get_int("axis", opset < 13 ? 1 : -1)), coerce_2d(opset < 13) {}
+};
+
+class Softmax final : public Kernel {
+ public:
+  explicit Softmax(const KernelInfo& info) : attrs_(info.node(), info.opset()) {}
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& x = ctx.required_input(0);
+    const int64_t rank = static_cast<int64_t>(x.rank());
+    const int64_t axis = rank == 0 ? 0 : normalize_axis(attrs_.axis, rank, ctx.node());
+    const auto& s = x.shape();
+    // Normalise over `len` elements spaced `stride` apart, for outer * stride groups.
+    int64_t outer, len, stride;
+    if (attrs_.coerce_2d) {
+      outer = product(s, 0, static_cast<size_t>(axis));
+      len = product(s, static_cast<size_t>(axis), s.size());
+      stride = 1;
+    } else {
+      outer = product(s, 0, static_cast<size_t>(axis));
+      len = rank == 0 ? 1 : s[static_cast<size_t>(axis)];
+      stride = product(s, static_cast<size_t>(axis) + 1, s.size());
+    }
+    visit_dtype(FloatTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* px = x.data<T>();
+      T* py = ctx.allocate_output(0, x.dtype(), s).template data<T>();
+      if (x.element_count() == 0) return;
+      ctx.thread_pool().parallel_for(outer * stride, static_cast<double>(len) * 8,
+                                     [&](int64_t begin, int64_t end) {
+        for (int64_t g = begin; g < end; ++g) {
+          const int64_t base = (g / stride) * len * stride + g % stride;
+          const T* in = px + base;
+          T* out = py + base;
+          T mx = in[0];
+          for (int64_t i = 1; i < len; ++i) mx = std::max(mx, in[i * stride]);
+          T sum = 0;
+          for (int64_t i = 0; i < len; ++i) {
+            const T e = std::exp(in[i * stride] - mx);
+            out[i * stride] = e;
+            sum += e;
+          }
+          const T inv = T(1) / sum;
+          for (int64_t i = 0; i < len; ++i) out[i * stride] *= inv;
+        }
+      });
+    });
+  }
+
+ private:
+  SoftmaxAttributes attrs_;
+};
+
+}  // namespace
+
+void register_activation_kernels(KernelRegistry& r) {
+  auto& relu = r.add("Relu", {6, 13, 14}, make_kernel<Unary<ReluOp, ReluTypes>>, ReluTypes::dtypes());
+  relu.supports = relu_supports;
+  relu.in_place_inputs = {0};
+  r.add("Sigmoid", {6, 13}, make_kernel<Unary<SigmoidOp, FloatTypes>>, FloatTypes::dtypes()).in_place_inputs = {0};
+  r.add("Tanh", {6, 13}, make_kernel<Unary<TanhOp, FloatTypes>>, FloatTypes::dtypes()).in_place_inputs = {0};
+  r.add("Softmax", {1, 11, 13}, make_kernel<Softmax>, FloatTypes::dtypes()).in_place_inputs = {0};
+}
+
+}  // namespace ferry::ep::cpu

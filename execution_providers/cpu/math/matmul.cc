@@ -1,0 +1,96 @@
+// MatMul with numpy semantics: 1-D operands are promoted (and the added dim removed again),
+// leading batch dims broadcast. Each row block is one Eigen GEMM; the thread pool splits the
+// (batch x rows) space, so a single large matrix and many small ones both parallelise.
+#include <Eigen/Core>
+
+#include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/families.h"
+
+namespace ferry::ep::cpu {
+namespace {
+
+using MatMulTypes = Types<float, double, int32_t, int64_t, uint32_t, uint64_t>;
+
+class MatMul final : public Kernel {
+ public:
+  explicit MatMul(const KernelInfo&) {}
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& a = ctx.required_input(0);
+    const Tensor& b = ctx.required_input(1);
+    if (a.dtype() != b.dtype() || a.rank() == 0 || b.rank() == 0)
+      fail(ctx, ErrorCode::kInvalidArgument,
+           "MatMul needs two tensors of rank >= 1 and one element type, got " + a.describe() +
+               " and " + b.describe());
+    std::vector<int64_t> as = a.shape(), bs = b.shape();
+    const bool a_vec = as.size() == 1, b_vec = bs.size() == 1;
+    if (a_vec) as.insert(as.begin(), 1);
+    if (b_vec) bs.push_back(1);
+    const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
+    if (bs[bs.size() - 2] != k)
+      fail(ctx, ErrorCode::kInvalidArgument,
+           "inner dims differ: " + a.describe() + " x " + b.describe());
+    const std::vector<int64_t> a_batch(as.begin(), as.end() - 2), b_batch(bs.begin(), bs.end() - 2);
+    std::vector<int64_t> out_shape = broadcast_shape(a_batch, b_batch, ctx.node());
+    const size_t batch_rank = out_shape.size();
+    const int64_t batches = product(out_shape);
+    if (!a_vec) out_shape.push_back(m);
+    if (!b_vec) out_shape.push_back(n);
+
+    // Offsets (in matrices) of each output batch's A and B.
+    std::vector<int64_t> a_off(static_cast<size_t>(batches)), b_off(static_cast<size_t>(batches));
+    for (int64_t i = 0; i < batches; ++i) {
+      int64_t rem = i, ao = 0, bo = 0, sa = 1, sb = 1;
+      for (size_t d = batch_rank; d-- > 0;) {
+        const int64_t idx = rem % out_shape[d];
+        rem /= out_shape[d];
+        const size_t pa = d + a_batch.size(), pb = d + b_batch.size();  // may underflow: checked below
+        if (pa >= batch_rank) {
+          const int64_t dim = a_batch[pa - batch_rank];
+          if (dim != 1) ao += idx * sa;
+          sa *= dim;
+        }
+        if (pb >= batch_rank) {
+          const int64_t dim = b_batch[pb - batch_rank];
+          if (dim != 1) bo += idx * sb;
+          sb *= dim;
+        }
+      }
+      a_off[static_cast<size_t>(i)] = ao;
+      b_off[static_cast<size_t>(i)] = bo;
+    }
+
+    visit_dtype(MatMulTypes{}, a.dtype(), ctx.node().describe(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      T* py = ctx.allocate_output(0, a.dtype(), out_shape).template data<T>();
+      const int64_t total_rows = batches * m;
+      ctx.thread_pool().parallel_for(
+          total_rows, static_cast<double>(k * n), [&](int64_t begin, int64_t end) {
+            while (begin < end) {
+              const int64_t batch = begin / m, r0 = begin % m;
+              const int64_t r1 = std::min(m, r0 + (end - begin));
+              Eigen::Map<Mat> y(py + batch * m * n + r0 * n, r1 - r0, n);
+              if (k == 0) {
+                y.setZero();
+              } else {
+                Eigen::Map<const Mat> x(pa + a_off[static_cast<size_t>(batch)] * m * k + r0 * k, r1 - r0, k);
+                Eigen::Map<const Mat> w(pb + b_off[static_cast<size_t>(batch)] * k * n, k, n);
+                y.noalias() = x * w;
+              }
+              begin += r1 - r0;
+            }
+          });
+    });
+  }
+};
+
+}  // namespace
+
+void register_matmul_kernels(KernelRegistry& r) {
+  r.add("MatMul", {1, 9, 13}, make_kernel<MatMul>, MatMulTypes::dtypes());
+}
+
+}  // namespace ferry::ep::cpu

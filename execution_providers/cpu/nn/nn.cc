@@ -1,0 +1,12 @@
+#include "execution_providers/cpu/cpu_provider.h"
+#include "execution_providers/cpu/families.h"
+
+namespace ferry::ep::cpu {
+
+void register_nn_kernels(KernelRegistry& r) {
+  register_conv_kernels(r);
+  register_pool_kernels(r);
+  register_batch_norm_kernels(r);
+}
+
+}  // namespace ferry::ep::cpu

@@ -1,0 +1,69 @@
+// Concat along one axis (negative allowed), any element type; each outer slice copies one
+// contiguous block per input.
+#include <algorithm>
+
+#include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/families.h"
+
+namespace ferry::ep::cpu {
+namespace {
+
+class Concat final : public Kernel {
+ public:
+  explicit Concat(const KernelInfo& info) : axis_(info.node().require_int("axis")) {}
+
+  void compute(KernelContext& ctx) const override {
+    const size_t count = ctx.input_count();
+    if (count == 0) fail(ctx, ErrorCode::kInvalidModel, "Concat needs at least one input");
+    std::vector<const Tensor*> inputs;
+    for (size_t i = 0; i < count; ++i) inputs.push_back(&ctx.required_input(i));
+    const Tensor& first = *inputs[0];
+    const int64_t rank = static_cast<int64_t>(first.rank());
+    const size_t axis = static_cast<size_t>(normalize_axis(axis_, rank, ctx.node()));
+    std::vector<int64_t> out_shape = first.shape();
+    out_shape[axis] = 0;
+    for (const Tensor* t : inputs) {
+      bool ok = t->rank() == first.rank() && t->dtype() == first.dtype();
+      for (size_t d = 0; ok && d < first.rank(); ++d) ok = d == axis || t->dim(d) == first.dim(d);
+      if (!ok)
+        fail(ctx, ErrorCode::kInvalidArgument, "inputs " + first.describe() + " and " + t->describe() +
+                                                   " differ outside axis " + std::to_string(axis_));
+      out_shape[axis] += t->dim(axis);
+    }
+    Tensor& y = ctx.allocate_output(0, first.dtype(), out_shape);
+    const int64_t outer = product(out_shape, 0, axis), inner = product(out_shape, axis + 1, out_shape.size());
+    const int64_t out_block = out_shape[axis] * inner;
+    if (y.element_count() == 0) return;
+    visit_by_size(first.dtype(), ctx.node().describe(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* out = y.data<T>();
+      ctx.thread_pool().parallel_for(outer, static_cast<double>(out_block), [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o) {
+          T* dst = out + o * out_block;
+          for (const Tensor* t : inputs) {
+            const int64_t block = t->dim(axis) * inner;
+            const T* src = t->data<T>() + o * block;
+            std::copy(src, src + block, dst);
+            dst += block;
+          }
+        }
+      });
+    });
+  }
+
+ private:
+  int64_t axis_;  // "axis": required
+};
+
+bool supported_type(const ir::Node& node, int64_t) {
+  const ir::Value* x = node.input(0);
+  return x == nullptr || byte_addressable(x->dtype());
+}
+
+}  // namespace
+
+void register_concat_kernels(KernelRegistry& r) {
+  r.add("Concat", {4, 11, 13}, make_kernel<Concat>).supports = supported_type;
+}
+
+}  // namespace ferry::ep::cpu

@@ -1,0 +1,139 @@
+// What a kernel is, how it is registered, and what an execution provider offers.
+//
+// A kernel is created once per node when the session is created: its factory parses the
+// node's attributes into a typed struct and may prepack constant weights. compute() does only
+// the work, is const, and may run on many threads at once (per-run state lives in the
+// KernelContext).
+//
+// Registration is one line in the op family's file, with the opset versions as data:
+//
+//   void register_activation_kernels(KernelRegistry& r) {
+//     r.add("Relu", {6, 13, 14}, make_kernel<Unary<relu>>, kFloatTypes);
+//   }
+//
+// The registry picks, for a node at opset N, the entry with the highest since_version <= N
+// whose capability predicate (if any) accepts the node.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ferry/tensor.h"
+#include "ir/graph.h"
+#include "runtime/thread_pool.h"
+
+namespace ferry::ep {
+
+class ExecutionProvider;
+
+/// Construction-time view of a node.
+class KernelInfo {
+ public:
+  KernelInfo(const ir::Node& node, int64_t opset, ExecutionProvider& provider)
+      : node_(node), opset_(opset), provider_(provider) {}
+  const ir::Node& node() const { return node_; }
+  int64_t opset() const { return opset_; }
+  ExecutionProvider& provider() const { return provider_; }
+  /// The initializer feeding input i, when it is a constant; null otherwise (for prepacking).
+  const Tensor* constant_input(size_t i) const;
+  /// Inferred type of input/output i (shapes may be symbolic).
+  const ir::Type* input_type(size_t i) const;
+  const ir::Type* output_type(size_t i) const;
+
+ private:
+  const ir::Node& node_;
+  int64_t opset_;
+  ExecutionProvider& provider_;
+};
+
+/// Run-time view of a node: its inputs, and a way to get output buffers.
+class KernelContext {
+ public:
+  virtual ~KernelContext() = default;
+  virtual const ir::Node& node() const = 0;
+  virtual size_t input_count() const = 0;
+  /// null when the optional input is omitted.
+  virtual const Tensor* input(size_t i) const = 0;
+  /// Like input(i), but throws a clear error naming the node when it is omitted.
+  const Tensor& required_input(size_t i) const;
+  virtual size_t output_count() const = 0;
+  /// False when the model omits optional output i; the kernel may then skip computing it.
+  virtual bool output_wanted(size_t i) const = 0;
+  /// The buffer for output i with this shape and type: from the run's memory plan when it
+  /// planned one that fits, else freshly allocated. When the kernel's registration declared
+  /// in-place capability, the buffer may be the storage of that input (which is then dead).
+  virtual Tensor& allocate_output(size_t i, DataType dtype, std::vector<int64_t> shape) = 0;
+  /// Output i shares `source`'s storage with a new shape (Reshape, Squeeze, Flatten, Identity).
+  /// The runtime copies instead when sharing would be unsafe.
+  virtual Tensor& alias_output(size_t i, const Tensor& source, std::vector<int64_t> shape) = 0;
+  /// Hands over a complete tensor (e.g. from a subgraph run or a non-tensor value).
+  virtual void set_output(size_t i, Tensor value) = 0;
+  virtual const runtime::ThreadPool& thread_pool() const = 0;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual void compute(KernelContext& ctx) const = 0;
+};
+
+using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInfo&)>;
+/// Capability predicate: can this kernel run this node? (dtypes, attribute values...)
+using Capability = std::function<bool(const ir::Node&, int64_t opset)>;
+
+template <typename K>
+std::unique_ptr<Kernel> make_kernel(const KernelInfo& info) { return std::make_unique<K>(info); }
+
+struct KernelDef {
+  std::string domain;  ///< "" for ai.onnx
+  std::string op_type;
+  /// Opset versions this kernel implements, ascending; the node's opset picks the highest
+  /// version <= its opset. {6, 13, 14} serves opsets 6.. (until a newer schema version the
+  /// list does not name exists).
+  std::vector<int> versions;
+  std::vector<DataType> types;  ///< for docs/supported_ops.md
+  KernelFactory factory;
+  Capability supports;  ///< empty: every node
+  /// Input indices whose buffer the output 0 may overwrite (element-wise ops).
+  std::vector<int> in_place_inputs;
+  /// Output 0 is always a view of input 0 (Reshape & co.).
+  bool output_is_view = false;
+};
+
+class KernelRegistry {
+ public:
+  KernelDef& add(std::string op_type, std::vector<int> versions, KernelFactory factory,
+                 std::vector<DataType> types = {}, std::string domain = "");
+  /// The kernel for this node at this opset, or null when none fits.
+  const KernelDef* find(const ir::Node& node, int64_t opset) const;
+  const std::vector<KernelDef>& all() const { return defs_; }
+
+ private:
+  std::vector<KernelDef> defs_;
+};
+
+class ExecutionProvider {
+ public:
+  virtual ~ExecutionProvider() = default;
+  /// onnxruntime-style name: "CPUExecutionProvider".
+  virtual std::string name() const = 0;
+  virtual const KernelRegistry& registry() const = 0;
+  /// True when memory this provider uses is host memory.
+  virtual bool uses_host_memory() const { return true; }
+  /// Whether this provider can run the node; default: a registered kernel fits.
+  virtual bool can_run(const ir::Node& node, int64_t opset) const {
+    return registry().find(node, opset) != nullptr;
+  }
+};
+
+// Type lists for registrations.
+inline const std::vector<DataType> kFloatTypes = {DataType::kFloat, DataType::kDouble};
+inline const std::vector<DataType> kNumericTypes = {
+    DataType::kFloat, DataType::kDouble, DataType::kInt32, DataType::kInt64,
+    DataType::kInt8,  DataType::kUInt8,  DataType::kInt16, DataType::kUInt16,
+    DataType::kUInt32, DataType::kUInt64};
+
+}  // namespace ferry::ep
