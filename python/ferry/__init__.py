@@ -1,0 +1,243 @@
+"""Ferry: run ONNX models from Python with onnxruntime's API.
+
+    import ferry
+    sess = ferry.InferenceSession("model.onnx")
+    outputs = sess.run(None, {"input": x})
+
+Switching from onnxruntime is a one-line change (`import ferry as ort` works for the common
+API: InferenceSession, SessionOptions, GraphOptimizationLevel, RunOptions,
+get_available_providers). Errors raise `ferry.FerryError` (a RuntimeError); bad inputs raise
+`ferry.InvalidArgument`, which is also a ValueError.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from typing import Any, Iterable, Mapping, Sequence
+
+from . import _ferry
+
+__version__: str = _ferry.__version__
+
+FerryError = _ferry.FerryError
+InvalidArgument = _ferry.InvalidArgument
+InvalidModel = _ferry.InvalidModel
+NotImplementedByFerry = _ferry.NotImplementedByFerry
+RunError = _ferry.RunError
+FileError = _ferry.FileError
+
+__all__ = [
+    "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "NodeArg",
+    "ModelMetadata", "get_available_providers", "get_device", "FerryError", "InvalidArgument",
+    "InvalidModel", "NotImplementedByFerry", "RunError", "FileError", "__version__",
+]
+
+
+class GraphOptimizationLevel(enum.IntEnum):
+    """onnxruntime's optimization levels, with its numbers."""
+    ORT_DISABLE_ALL = 0
+    ORT_ENABLE_BASIC = 1
+    ORT_ENABLE_EXTENDED = 2
+    ORT_ENABLE_ALL = 99
+
+
+class ExecutionMode(enum.IntEnum):
+    ORT_SEQUENTIAL = 0
+    ORT_PARALLEL = 1
+
+
+class SessionOptions:
+    """Session settings, named as in onnxruntime. Settings Ferry does not use are accepted and
+    kept (so existing code runs unchanged) but have no effect."""
+
+    def __init__(self) -> None:
+        self.intra_op_num_threads: int = 0
+        self.inter_op_num_threads: int = 0
+        self.graph_optimization_level: GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.optimized_model_filepath: str = ""
+        self.execution_mode: ExecutionMode = ExecutionMode.ORT_SEQUENTIAL
+        self.enable_profiling: bool = False
+        self.enable_mem_pattern: bool = True
+        self.enable_cpu_mem_arena: bool = True
+        self.log_severity_level: int = 2
+        self.log_verbosity_level: int = 0
+        self.logid: str = ""
+        #: Ferry: memory plans kept per input-shape signature.
+        self.max_cached_plans: int = 16
+        #: Ferry: optimizer passes to skip, by name.
+        self.disabled_passes: list[str] = []
+        #: Ferry: when False, a node no listed provider can run is an error, not a CPU fallback.
+        self.allow_cpu_fallback: bool = True
+        self._config: dict[str, str] = {}
+
+    def add_session_config_entry(self, key: str, value: str) -> None:
+        self._config[str(key)] = str(value)
+
+    def get_session_config_entry(self, key: str) -> str:
+        return self._config[key]
+
+    def _to_native(self, providers: list[str]) -> Any:
+        native = _ferry.SessionOptions()
+        threads = int(self.intra_op_num_threads)
+        if threads < 0:
+            raise InvalidArgument(f"intra_op_num_threads must be >= 0 (0 = one per core), got {threads}")
+        native.intra_op_num_threads = threads
+        level = int(self.graph_optimization_level)
+        try:
+            native.graph_optimization_level = _ferry.GraphOptimizationLevel(level)
+        except (ValueError, TypeError):
+            valid = ", ".join(f"{m.name}={m.value}" for m in GraphOptimizationLevel)
+            raise InvalidArgument(f"graph_optimization_level {level} is not one of {valid}") from None
+        native.optimized_model_filepath = os.fspath(self.optimized_model_filepath or "")
+        native.providers = providers
+        native.allow_cpu_fallback = bool(self.allow_cpu_fallback)
+        native.disabled_passes = list(self.disabled_passes)
+        native.max_cached_plans = int(self.max_cached_plans)
+        return native
+
+
+class RunOptions:
+    """Per-run settings, named as in onnxruntime (accepted; Ferry has none that matter yet)."""
+
+    def __init__(self) -> None:
+        self.log_severity_level: int = 2
+        self.log_verbosity_level: int = 0
+        self.logid: str = ""
+        self.run_tag: str = ""
+        self.terminate: bool = False
+        self.only_execute_path_to_fetches: bool = False
+
+    def add_run_config_entry(self, key: str, value: str) -> None:
+        pass
+
+
+class NodeArg:
+    """An input or output as the model declares it: `name`, `shape` (ints, and strings for
+    symbolic dims; None when the rank is unknown) and `type` ("tensor(float)")."""
+
+    def __init__(self, name: str, type: str, shape: list | None) -> None:
+        self.name = name
+        self.type = type
+        self.shape = shape
+
+    def __repr__(self) -> str:
+        return f"NodeArg(name={self.name!r}, type={self.type!r}, shape={self.shape!r})"
+
+
+class ModelMetadata:
+    def __init__(self, info: dict) -> None:
+        self.producer_name: str = info["producer_name"]
+        self.graph_name: str = info["graph_name"]
+        self.domain: str = info["domain"]
+        self.description: str = info["doc_string"]
+        self.graph_description: str = info["graph_doc_string"]
+        self.version: int = info["model_version"]
+        self.custom_metadata_map: dict[str, str] = dict(info["metadata"])
+
+    def __repr__(self) -> str:
+        return (f"ModelMetadata(producer_name={self.producer_name!r}, graph_name={self.graph_name!r}, "
+                f"domain={self.domain!r}, version={self.version})")
+
+
+def get_available_providers() -> list[str]:
+    """Execution providers compiled into this build, in default priority order."""
+    return list(_ferry.available_providers())
+
+
+def get_all_providers() -> list[str]:
+    return get_available_providers()
+
+
+def get_device() -> str:
+    return "CPU"
+
+
+def _provider_names(providers: Iterable | None) -> list[str]:
+    if providers is None:
+        return []
+    names = []
+    for p in providers:
+        # onnxruntime also accepts (name, options) pairs.
+        name = p[0] if isinstance(p, (tuple, list)) else p
+        if not isinstance(name, str):
+            raise InvalidArgument(f"providers must be names or (name, options) pairs, got {p!r}")
+        names.append(name)
+    return names
+
+
+class InferenceSession:
+    """Loads a model once (from a path or its serialized bytes) and runs it many times.
+    `run` is thread-safe and releases the GIL while the model runs."""
+
+    def __init__(self, path_or_bytes: str | bytes | os.PathLike, sess_options: SessionOptions | None = None,
+                 providers: Sequence | None = None, provider_options: Sequence | None = None,
+                 **kwargs: Any) -> None:
+        self._sess_options = sess_options if sess_options is not None else SessionOptions()
+        names = _provider_names(providers)
+        native_options = self._sess_options._to_native(names)
+        if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+            self._model_path = None
+            self._sess = _ferry.Session(bytes(path_or_bytes), native_options)
+        else:
+            self._model_path = os.fspath(path_or_bytes)
+            self._sess = _ferry.Session(self._model_path, native_options)
+        self._inputs = [NodeArg(v.name, v.type, v.shape) for v in self._sess.inputs]
+        self._outputs = [NodeArg(v.name, v.type, v.shape) for v in self._sess.outputs]
+        self._model_info = self._sess.model_info()
+
+    def run(self, output_names: Sequence[str] | None, input_feed: Mapping[str, Any],
+            run_options: RunOptions | None = None) -> list:
+        """Runs the model; returns numpy arrays for `output_names` (None or empty: all outputs)."""
+        if not isinstance(input_feed, Mapping):
+            raise InvalidArgument(f"input_feed must be a dict of name -> array, got {type(input_feed).__name__}")
+        names = list(output_names) if output_names else None
+        return self._sess.run(names, dict(input_feed))
+
+    def run_with_ort_values(self, output_names, input_dict_ort_values, run_options=None):
+        raise NotImplementedByFerry("run_with_ort_values: Ferry has no OrtValue; use run() with numpy arrays")
+
+    def get_inputs(self) -> list[NodeArg]:
+        return list(self._inputs)
+
+    def get_outputs(self) -> list[NodeArg]:
+        return list(self._outputs)
+
+    def get_overridable_initializers(self) -> list[NodeArg]:
+        return []
+
+    def get_providers(self) -> list[str]:
+        return list(self._sess.providers())
+
+    def get_provider_options(self) -> dict:
+        return {p: {} for p in self.get_providers()}
+
+    def get_session_options(self) -> SessionOptions:
+        return self._sess_options
+
+    def get_modelmeta(self) -> ModelMetadata:
+        return ModelMetadata(self._model_info)
+
+    def get_profiling_start_time_ns(self) -> int:
+        return 0
+
+    def end_profiling(self) -> str:
+        return ""
+
+    # Ferry additions ---------------------------------------------------------------------
+
+    def model_info(self) -> dict:
+        """IR version, opsets, producer, op histogram, node and parameter counts."""
+        return dict(self._model_info)
+
+    def timings(self) -> dict:
+        """Milliseconds spent creating the session, by stage."""
+        return self._sess.timings()
+
+    def memory_plan(self, input_shapes: Mapping[str, Sequence[int]]) -> dict:
+        """The memory plan for inputs of these shapes (planned and cached if new): peak_bytes,
+        total_bytes, planned_values, dynamic_values, in_place_values, view_values."""
+        return self._sess.memory_plan({k: [int(d) for d in v] for k, v in input_shapes.items()})
+
+    def cached_plan_count(self) -> int:
+        return self._sess.cached_plan_count()

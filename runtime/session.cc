@@ -1,0 +1,353 @@
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "ferry/session.h"
+#include "ir/shape_inference.h"
+#include "onnx_import/onnx_import.h"
+#include "optimizer/optimizer.h"
+#include "runtime/executor.h"
+#include "runtime/input_check.h"
+#include "runtime/providers.h"
+#include "runtime/session_state.h"
+
+namespace ferry {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Prefixes the model source unless the message already starts with it.
+Error in_model(const Error& e, const std::string& source) {
+  std::string msg = e.what();
+  if (msg.rfind(source, 0) == 0) return e;
+  return e.with_context(source);
+}
+
+ValueInfo value_info(const ir::Value& v) {
+  ValueInfo info;
+  info.name = v.name();
+  info.type = v.type().to_string();
+  if (v.type().is_tensor() || v.type().kind == ir::Type::Kind::kSparseTensor) {
+    info.dtype = v.dtype();
+    info.has_rank = v.shape().has_rank;
+    for (const ir::Dim& d : v.shape().dims) {
+      DimInfo di;
+      if (d.is_constant()) di.value = d.value();
+      else di.symbol = d.to_string();
+      info.shape.push_back(std::move(di));
+    }
+  } else {
+    info.has_rank = false;
+  }
+  return info;
+}
+
+void for_each_node(const ir::Graph& g, const std::function<void(const ir::Node&)>& fn) {
+  for (const ir::Node* n : g.nodes()) {
+    fn(*n);
+    for (const ir::Attribute& a : n->attributes()) {
+      if (a.g) for_each_node(*a.g, fn);
+      for (const auto& sub : a.graphs)
+        if (sub) for_each_node(*sub, fn);
+    }
+  }
+}
+
+void for_each_graph(const ir::Graph& g, const std::function<void(const ir::Graph&)>& fn) {
+  fn(g);
+  for (const ir::Node* n : g.nodes())
+    for (const ir::Attribute& a : n->attributes()) {
+      if (a.g) for_each_graph(*a.g, fn);
+      for (const auto& sub : a.graphs)
+        if (sub) for_each_graph(*sub, fn);
+    }
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+}  // namespace
+
+// ---- PlanCache ----------------------------------------------------------------------------
+
+std::shared_ptr<const runtime::MemoryPlan> PlanCache::get_or_build(
+    const std::string& key, const std::function<runtime::MemoryPlan()>& build) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_key_.find(key);
+  if (it != by_key_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+  // Built under the lock: concurrent first runs of one new shape plan it once.
+  auto plan = std::make_shared<const runtime::MemoryPlan>(build());
+  lru_.emplace_front(key, plan);
+  by_key_[key] = lru_.begin();
+  while (lru_.size() > capacity_) {
+    by_key_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return plan;
+}
+
+size_t PlanCache::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lru_.size();
+}
+
+// ---- SessionImpl --------------------------------------------------------------------------
+
+SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions& options)
+    : model_(std::move(model)), plans_(options.max_cached_plans) {
+  const std::string& src = model_->source;
+  if (options.intra_op_num_threads < 0)
+    throw Error(ErrorCode::kInvalidArgument,
+                "intra_op_num_threads must be >= 0 (0 = one per core), got " +
+                    std::to_string(options.intra_op_num_threads));
+
+  auto t0 = Clock::now();
+  try {
+    ir::infer_shapes(*model_);
+  } catch (const Error& e) {
+    throw in_model(e, src);
+  }
+  timings.infer_shapes_ms = ms_since(t0);
+
+  t0 = Clock::now();
+  try {
+    optimizer::optimize(*model_, {options.graph_optimization_level, options.disabled_passes});
+  } catch (const Error& e) {
+    throw in_model(e, src);
+  }
+  if (!options.optimized_model_filepath.empty())
+    onnx_import::save_model(*model_, options.optimized_model_filepath);
+  timings.optimize_ms = ms_since(t0);
+
+  graph_ = runtime::ExecGraph::build(model_->graph(), *model_);
+  partition_and_create_kernels(options);
+
+  for (size_t id = 0; id < graph_.values.size(); ++id)
+    if (graph_.values[id].kind == runtime::ValueKind::kInitializer)
+      constants_.emplace_back(static_cast<int>(id), graph_.values[id].value->initializer());
+
+  int threads = options.intra_op_num_threads;
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  pool_ = std::make_unique<runtime::ThreadPool>(threads);
+  describe_model();
+}
+
+void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
+  const std::string& src = model_->source;
+  auto t0 = Clock::now();
+  std::vector<std::string> names = options.providers.empty() ? runtime::provider_names() : options.providers;
+  std::vector<ep::ExecutionProvider*> providers;
+  for (const std::string& n : names) {
+    ep::ExecutionProvider* p = runtime::find_provider(n);
+    if (!p)
+      throw Error(ErrorCode::kInvalidArgument, "unknown execution provider '" + n +
+                                                   "'; this build has: " + join(runtime::provider_names()));
+    if (std::find(providers.begin(), providers.end(), p) == providers.end()) providers.push_back(p);
+  }
+  ep::ExecutionProvider* cpu = runtime::find_provider("CPUExecutionProvider");
+  bool cpu_listed = std::find(providers.begin(), providers.end(), cpu) != providers.end();
+
+  std::vector<const ep::KernelDef*> defs(graph_.nodes.size(), nullptr);
+  std::vector<std::string> failures;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    runtime::ExecNode& en = graph_.nodes[i];
+    for (ep::ExecutionProvider* p : providers) {
+      if (!p->can_run(*en.node, en.opset)) continue;
+      if (const ep::KernelDef* def = p->registry().find(*en.node, en.opset)) {
+        en.provider = p;
+        defs[i] = def;
+        break;
+      }
+    }
+    if (en.provider) continue;
+    if (!cpu_listed && !options.allow_cpu_fallback) {
+      std::string domain = en.node->domain().empty() ? "ai.onnx" : en.node->domain();
+      failures.push_back(en.label + ": domain '" + domain + "' cannot run on " + join(names) +
+                         " and CPU fallback is disabled");
+      continue;
+    }
+    if (!cpu_listed && cpu->can_run(*en.node, en.opset)) {
+      if (const ep::KernelDef* def = cpu->registry().find(*en.node, en.opset)) {
+        en.provider = cpu;
+        defs[i] = def;
+        continue;
+      }
+    }
+    failures.push_back(en.label + ": no kernel for this op/opset/types in CPUExecutionProvider");
+  }
+  if (!failures.empty()) {
+    std::string msg = src + ": " + failures[0];
+    if (failures.size() > 1) {
+      msg += " (and " + std::to_string(failures.size() - 1) + " more unsupported node" +
+             (failures.size() > 2 ? "s" : "") + ": ";
+      for (size_t k = 1; k < failures.size() && k <= 5; ++k)
+        msg += (k > 1 ? "; " : "") + failures[k].substr(0, failures[k].find(':'));
+      msg += failures.size() > 6 ? "; ...)" : ")";
+    }
+    throw Error(ErrorCode::kNotImplemented, msg);
+  }
+  timings.partition_ms = ms_since(t0);
+
+  t0 = Clock::now();
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    runtime::ExecNode& en = graph_.nodes[i];
+    try {
+      kernels_.push_back(defs[i]->factory(ep::KernelInfo(*en.node, en.opset, *en.provider)));
+    } catch (const Error& e) {
+      throw e.with_context(src + ": " + en.label);
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": " + e.what());
+    }
+    if (!kernels_.back())
+      throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": the kernel factory returned nothing");
+    en.kernel = kernels_.back().get();
+    en.in_place_inputs = defs[i]->in_place_inputs;
+    en.output_is_view = defs[i]->output_is_view;
+    if (std::find(used_providers.begin(), used_providers.end(), en.provider->name()) == used_providers.end())
+      used_providers.push_back(en.provider->name());
+  }
+  // Report in priority order.
+  std::vector<std::string> ordered;
+  for (ep::ExecutionProvider* p : providers)
+    if (std::find(used_providers.begin(), used_providers.end(), p->name()) != used_providers.end())
+      ordered.push_back(p->name());
+  for (const std::string& n : used_providers)
+    if (std::find(ordered.begin(), ordered.end(), n) == ordered.end()) ordered.push_back(n);
+  if (ordered.empty()) ordered.push_back(providers.empty() ? "CPUExecutionProvider" : providers[0]->name());
+  used_providers = ordered;
+  timings.prepare_kernels_ms = ms_since(t0);
+}
+
+void SessionImpl::describe_model() {
+  const ir::Model& m = *model_;
+  info.path = m.source;
+  info.ir_version = m.ir_version;
+  info.opset_imports = m.opset_imports;
+  info.producer_name = m.producer_name;
+  info.producer_version = m.producer_version;
+  info.domain = m.domain;
+  info.model_version = m.model_version;
+  info.graph_name = m.graph().name();
+  info.graph_doc_string = m.graph().doc_string;
+  info.doc_string = m.doc_string;
+  info.metadata = m.metadata;
+  for_each_node(m.graph(), [&](const ir::Node& n) {
+    info.op_histogram[n.domain().empty() ? n.op_type() : n.domain() + ":" + n.op_type()]++;
+    info.node_count++;
+  });
+  for_each_graph(m.graph(), [&](const ir::Graph& g) {
+    for (const ir::Value* v : g.initializers()) {
+      info.parameter_count += v->initializer().element_count();
+      info.parameter_bytes += static_cast<int64_t>(v->initializer().byte_size());
+    }
+  });
+  for (const ir::Value* v : m.graph().inputs())
+    if (!v->is_initializer()) inputs.push_back(value_info(*v));
+  for (const ir::Value* v : m.graph().outputs()) outputs.push_back(value_info(*v));
+}
+
+std::vector<Tensor> SessionImpl::run(const std::vector<NamedTensor>& feeds,
+                                     const std::vector<std::string>& output_names) const {
+  const std::string& src = model_->source;
+  std::vector<int> output_ids;
+  if (output_names.empty()) {
+    output_ids = graph_.graph_outputs;
+  } else {
+    for (const std::string& name : output_names) {
+      int found = runtime::kNoValue;
+      for (int id : graph_.graph_outputs)
+        if (graph_.values[id].value->name() == name) found = id;
+      if (found == runtime::kNoValue) {
+        std::vector<std::string> names;
+        for (int id : graph_.graph_outputs) names.push_back("'" + graph_.values[id].value->name() + "'");
+        throw Error(ErrorCode::kInvalidArgument,
+                    src + ": unknown output '" + name + "'; the model's outputs are " + join(names));
+      }
+      output_ids.push_back(found);
+    }
+  }
+  runtime::CheckedFeeds checked = runtime::check_feeds(graph_, feeds, src);
+  auto plan = plans_.get_or_build(checked.signature,
+                                  [&] { return runtime::plan_memory(graph_, checked.bindings); });
+  return runtime::execute(graph_, *plan, constants_, checked.values, output_ids, *pool_, src);
+}
+
+MemoryPlanReport SessionImpl::memory_plan(
+    const std::map<std::string, std::vector<int64_t>>& input_shapes) const {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes(input_shapes.begin(), input_shapes.end());
+  runtime::CheckedFeeds checked = runtime::check_shapes(graph_, shapes, model_->source);
+  auto plan = plans_.get_or_build(checked.signature,
+                                  [&] { return runtime::plan_memory(graph_, checked.bindings); });
+  return plan->report;
+}
+
+std::unique_ptr<SessionImpl> create_session_impl(std::unique_ptr<ir::Model> model,
+                                                 const SessionOptions& options) {
+  if (!model) throw Error(ErrorCode::kInvalidArgument, "create_session_impl: no model");
+  auto t0 = Clock::now();
+  auto impl = std::make_unique<SessionImpl>(std::move(model), options);
+  impl->timings.total_ms = ms_since(t0);
+  return impl;
+}
+
+// ---- Session ------------------------------------------------------------------------------
+
+namespace {
+std::unique_ptr<SessionImpl> create_timed(const std::function<std::unique_ptr<ir::Model>()>& load,
+                                          const SessionOptions& options) {
+  auto t0 = Clock::now();
+  std::unique_ptr<ir::Model> model = load();
+  double load_ms = ms_since(t0);
+  auto impl = create_session_impl(std::move(model), options);
+  impl->timings.load_ms = load_ms;
+  impl->timings.total_ms = ms_since(t0);
+  return impl;
+}
+}  // namespace
+
+Session::Session(const std::string& model_path, const SessionOptions& options)
+    : impl_(create_timed([&] { return onnx_import::load_model(model_path); }, options)) {}
+
+Session::Session(std::unique_ptr<SessionImpl> impl) : impl_(std::move(impl)) {}
+
+Session Session::from_bytes(const void* data, size_t size, const SessionOptions& options) {
+  return Session(create_timed([&] { return onnx_import::load_model_from_bytes(data, size); }, options));
+}
+
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+const std::vector<ValueInfo>& Session::inputs() const { return impl_->inputs; }
+const std::vector<ValueInfo>& Session::outputs() const { return impl_->outputs; }
+const ModelInfo& Session::model_info() const { return impl_->info; }
+const SessionTimings& Session::timings() const { return impl_->timings; }
+std::vector<std::string> Session::providers() const { return impl_->used_providers; }
+
+std::vector<Tensor> Session::run(const std::vector<NamedTensor>& feeds,
+                                 const std::vector<std::string>& output_names) const {
+  return impl_->run(feeds, output_names);
+}
+
+MemoryPlanReport Session::memory_plan(const std::map<std::string, std::vector<int64_t>>& input_shapes) const {
+  return impl_->memory_plan(input_shapes);
+}
+
+size_t Session::cached_plan_count() const { return impl_->cached_plan_count(); }
+
+std::vector<std::string> available_providers() { return runtime::provider_names(); }
+
+const char* version() { return "0.1.0"; }
+
+}  // namespace ferry
