@@ -1,7 +1,7 @@
 # Ferry's two commands (README Quick start):
 #   make run    installs what is missing, builds, runs the bundled default model
 #   make test   installs what is missing, builds, runs every test suite (C++, sanitizers, Python)
-# Other targets: setup, build, build-asan, clean.
+# Other targets: setup, build, build-asan, docs (regenerates docs/supported_ops.md), clean.
 
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
@@ -10,7 +10,7 @@ BUILD     := build
 BUILD_ASAN := build-asan
 JOBS      ?= $(shell nproc)
 
-.PHONY: all setup build build-asan run test clean
+.PHONY: all setup build build-asan run test docs clean
 
 all: build
 
@@ -35,6 +35,9 @@ run: build
 
 test: build build-asan
 	$(PYTHON) scripts/run_tests.py --build $(BUILD) --asan-build $(BUILD_ASAN)
+
+docs: build
+	PYTHONPATH=$(BUILD)/python $(PYTHON) tools/gen_supported_ops.py
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

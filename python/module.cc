@@ -18,6 +18,10 @@
 namespace py = pybind11;
 using namespace ferry;
 
+namespace ferry::python {
+void bind_registry(py::module_& m);  // registry.cc
+}
+
 namespace {
 
 PyObject* g_ferry_error = nullptr;
@@ -215,6 +219,7 @@ PYBIND11_MODULE(_ferry, m) {
       .def("cached_plan_count", &Session::cached_plan_count);
 
   m.def("available_providers", &available_providers);
+  python::bind_registry(m);
   m.attr("__version__") = version();
 
   m.def("infer_types", [](const py::bytes& model_bytes) {

@@ -1,0 +1,34 @@
+// _ferry.registered_kernels(): every kernel registration of every provider in this build, for
+// tools/gen_supported_ops.py (docs/supported_ops.md) and tests.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "execution_providers/cpu/cpu_provider.h"
+
+namespace py = pybind11;
+
+namespace ferry::python {
+
+void bind_registry(py::module_& m) {
+  m.def("registered_kernels", [] {
+    py::list out;
+    ep::cpu::CpuProvider cpu;
+    for (const ep::ExecutionProvider* provider : {static_cast<const ep::ExecutionProvider*>(&cpu)}) {
+      for (const ep::KernelDef& def : provider->registry().all()) {
+        py::list types;
+        for (DataType t : def.types) types.append(std::string(dtype_name(t)));
+        py::dict d;
+        d["provider"] = provider->name();
+        d["domain"] = def.domain;
+        d["op_type"] = def.op_type;
+        d["versions"] = def.versions;
+        d["types"] = types;
+        d["has_capability_check"] = static_cast<bool>(def.supports);
+        out.append(d);
+      }
+    }
+    return out;
+  }, "Every kernel registration: provider, domain, op_type, versions, types.");
+}
+
+}  // namespace ferry::python
