@@ -21,6 +21,28 @@ const ir::Type* KernelInfo::output_type(size_t i) const {
   return v != nullptr ? &v->type() : nullptr;
 }
 
+std::shared_ptr<SubgraphRunner> KernelInfo::compile_subgraph(const ir::Graph& graph) const {
+  if (!compiler_)
+    throw Error(ErrorCode::kNotImplemented, "subgraph '" + graph.name() + "' cannot be compiled here");
+  return compiler_(graph);
+}
+
+Value KernelContext::input_value(size_t i) const {
+  const Tensor* t = input(i);
+  return t ? Value(*t) : Value();
+}
+
+void KernelContext::set_output_value(size_t i, Value value) {
+  if (!value.is_tensor())
+    throw Error(ErrorCode::kNotImplemented, "output " + std::to_string(i) + " is " + value.describe() +
+                                                "; this context holds tensors only");
+  set_output(i, value.tensor());
+}
+
+Value KernelContext::outer_value(const ir::Value& v) const {
+  throw Error(ErrorCode::kRuntime, "outer-scope value '" + v.name() + "' is not available in this context");
+}
+
 const Tensor& KernelContext::required_input(size_t i) const {
   const Tensor* t = i < input_count() ? input(i) : nullptr;
   if (t == nullptr || !t->defined()) {
@@ -28,7 +50,7 @@ const Tensor& KernelContext::required_input(size_t i) const {
     if (const ir::Value* v = node().input(i); v != nullptr && !v->name().empty())
       which += " ('" + v->name() + "')";
     throw Error(ErrorCode::kInvalidModel,
-                node().describe() + ": required " + which + " is missing (the node has " +
+                "required " + which + " is missing (the node has " +
                     std::to_string(input_count()) + " inputs)");
   }
   return *t;

@@ -22,18 +22,40 @@
 #include <vector>
 
 #include "ferry/tensor.h"
+#include "ferry/value.h"
 #include "ir/graph.h"
 #include "runtime/thread_pool.h"
 
 namespace ferry::ep {
 
 class ExecutionProvider;
+class KernelContext;
+
+/// A subgraph (If branch, Loop / Scan / SequenceMap body) compiled once at session creation:
+/// its kernels, created by the same providers, and its own memory planning. run() is const and
+/// thread-safe; each call keeps its state on its own stack.
+class SubgraphRunner {
+ public:
+  virtual ~SubgraphRunner() = default;
+  virtual const ir::Graph& graph() const = 0;
+  size_t input_count() const { return graph().inputs().size(); }
+  size_t output_count() const { return graph().outputs().size(); }
+  /// Runs the body once. `inputs` are the body's inputs in order (tensors, sequences or
+  /// optionals); the outer-scope values the body reads come from `ctx`, the context of the node
+  /// that holds the subgraph, in the current run. Returns the body's outputs in order, owned
+  /// (never aliasing the body's own memory).
+  virtual std::vector<Value> run(const KernelContext& ctx, std::vector<Value> inputs) const = 0;
+};
+
+/// Compiles a subgraph for a kernel (implemented by the runtime).
+using SubgraphCompiler = std::function<std::shared_ptr<SubgraphRunner>(const ir::Graph&)>;
 
 /// Construction-time view of a node.
 class KernelInfo {
  public:
-  KernelInfo(const ir::Node& node, int64_t opset, ExecutionProvider& provider)
-      : node_(node), opset_(opset), provider_(provider) {}
+  KernelInfo(const ir::Node& node, int64_t opset, ExecutionProvider& provider,
+             SubgraphCompiler compiler = {})
+      : node_(node), opset_(opset), provider_(provider), compiler_(std::move(compiler)) {}
   const ir::Node& node() const { return node_; }
   int64_t opset() const { return opset_; }
   ExecutionProvider& provider() const { return provider_; }
@@ -42,11 +64,15 @@ class KernelInfo {
   /// Inferred type of input/output i (shapes may be symbolic).
   const ir::Type* input_type(size_t i) const;
   const ir::Type* output_type(size_t i) const;
+  /// Compiles a graph attribute of this node (once, at session creation) for running it from
+  /// compute(). kNotImplemented when the runtime offers no subgraph support.
+  std::shared_ptr<SubgraphRunner> compile_subgraph(const ir::Graph& graph) const;
 
  private:
   const ir::Node& node_;
   int64_t opset_;
   ExecutionProvider& provider_;
+  SubgraphCompiler compiler_;
 };
 
 /// Run-time view of a node: its inputs, and a way to get output buffers.
@@ -72,6 +98,15 @@ class KernelContext {
   /// Hands over a complete tensor (e.g. from a subgraph run or a non-tensor value).
   virtual void set_output(size_t i, Tensor value) = 0;
   virtual const runtime::ThreadPool& thread_pool() const = 0;
+
+  // Non-tensor values (sequences, optionals, maps), for the kernels that take or make them.
+  /// Input i as any value; an undefined Value when omitted.
+  virtual Value input_value(size_t i) const;
+  /// Hands over output i as any value (a tensor Value goes through set_output).
+  virtual void set_output_value(size_t i, Value value);
+  /// The current run's value of `v`, a value of an enclosing graph read by this node's
+  /// subgraphs (SubgraphRunner::run asks for it). kRuntime when the run does not hold it.
+  virtual Value outer_value(const ir::Value& v) const;
 };
 
 class Kernel {

@@ -37,6 +37,14 @@ class InferenceContext {
   void set_output_value(size_t i, std::vector<Dim> v);
   Dim fresh_dim() { return symbols_.fresh(); }
 
+  /// For ops with subgraphs (If, Loop, Scan, SequenceMap): infers the types inside `graph` (a
+  /// graph attribute of this node) with its inputs typed as `inputs` (an unknown type keeps
+  /// what the body declares; where they conflict the declaration wins) and returns the types of
+  /// its outputs. Without subgraph support (a bare context) the body's declared output types.
+  std::vector<Type> infer_subgraph(const Graph& graph, const std::vector<Type>& inputs);
+  using SubgraphInferrer = std::function<std::vector<Type>(const Graph&, const std::vector<Type>&)>;
+  void set_subgraph_inferrer(SubgraphInferrer f) { subgraphs_ = std::move(f); }
+
   /// kInvalidModel naming the node, e.g. fail("input 'B' has shape [3,4], expected rank 1").
   [[noreturn]] void fail(const std::string& what) const;
 
@@ -45,6 +53,7 @@ class InferenceContext {
   int64_t opset_;
   SymbolFactory& symbols_;
   std::vector<std::optional<std::vector<Dim>>>& known_values_;
+  SubgraphInferrer subgraphs_;
 };
 
 using InferFunction = std::function<void(InferenceContext&)>;

@@ -87,24 +87,81 @@ std::unique_ptr<Session> make_session(py::object path_or_bytes, const SessionOpt
   return std::make_unique<Session>(path, options);
 }
 
+// Python -> Value by the input's declared type: a sequence takes a list of arrays, an optional
+// takes None (empty) or what it may hold; anything else is a tensor.
+Value value_from_python(const std::string& name, const std::string& declared, py::handle obj,
+                        std::vector<py::object>& keep) {
+  const bool optional = declared.rfind("optional(", 0) == 0;
+  if (optional && obj.is_none()) return Value::none();
+  const std::string inner = optional ? declared.substr(9, declared.size() - 10) : declared;
+  if (inner.rfind("seq(", 0) == 0) {
+    if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj))
+      throw Error(ErrorCode::kInvalidArgument, "input '" + name + "' is " + declared +
+                                                   ": expected a list of arrays, got " +
+                                                   std::string(py::str(py::type::of(obj).attr("__name__"))));
+    std::vector<Value> items;
+    DataType elem = DataType::kUndefined;
+    size_t i = 0;
+    for (py::handle item : obj) {
+      Tensor t = python::tensor_from_python(name + "[" + std::to_string(i++) + "]", item, keep);
+      elem = t.dtype();
+      items.emplace_back(std::move(t));
+    }
+    if (items.empty()) {
+      // seq(tensor(float)) -> float
+      const size_t open = inner.find("tensor(");
+      if (open != std::string::npos) {
+        const std::string dt = inner.substr(open + 7, inner.find(')', open) - open - 7);
+        for (int code = 0; code <= kMaxDataTypeCode; ++code)
+          if (dtype_name(static_cast<DataType>(code)) == dt) elem = static_cast<DataType>(code);
+      }
+    }
+    return Value::sequence(elem, std::move(items));
+  }
+  return python::tensor_from_python(name, obj, keep);
+}
+
+py::object value_to_python(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kTensor: return python::tensor_to_numpy(v.tensor());
+    case Value::Kind::kSequence: {
+      py::list out;
+      for (const Value& x : v.items()) out.append(value_to_python(x));
+      return out;
+    }
+    case Value::Kind::kOptional: return v.has_element() ? value_to_python(v.element()) : py::none();
+    case Value::Kind::kMap: {
+      py::dict out;
+      py::list keys = python::tensor_to_numpy(v.map_keys()).attr("tolist")();
+      py::list values = python::tensor_to_numpy(v.map_values()).attr("tolist")();
+      for (size_t i = 0; i < keys.size(); ++i) out[keys[i]] = values[i];
+      return out;
+    }
+    default: return py::none();
+  }
+}
+
 py::list run_session(const Session& s, py::object output_names, py::dict feeds) {
   std::vector<std::string> names;
   if (!output_names.is_none()) {
     for (py::handle h : output_names) names.push_back(py::str(h));
   }
   std::vector<py::object> keep;  // arrays viewed by the feeds; released with the GIL held
-  std::vector<NamedTensor> inputs;
+  std::vector<NamedValue> inputs;
   for (auto [k, v] : feeds) {
     std::string name = py::str(k);
-    inputs.push_back({name, python::tensor_from_python(name, v, keep)});
+    std::string declared;
+    for (const ValueInfo& info : s.inputs())
+      if (info.name == name) declared = info.type;
+    inputs.push_back({name, value_from_python(name, declared, v, keep)});
   }
-  std::vector<Tensor> results;
+  std::vector<Value> results;
   {
     py::gil_scoped_release release;
-    results = s.run(inputs, names);
+    results = s.run_values(inputs, names);
   }
   py::list out;
-  for (const Tensor& t : results) out.append(python::tensor_to_numpy(t));
+  for (const Value& v : results) out.append(value_to_python(v));
   return out;
 }
 

@@ -37,6 +37,13 @@ void collect_outer_uses(const ir::Graph& g, const std::function<void(const ir::V
     if (v && v->graph() != &g) use(v);
 }
 
+// Whether `owner` is `g` or encloses it.
+bool owns_or_encloses(const ir::Graph* owner, const ir::Graph& g) {
+  for (const ir::Graph* p = &g; p != nullptr; p = p->parent())
+    if (p == owner) return true;
+  return false;
+}
+
 }  // namespace
 
 ExecGraph ExecGraph::build(const ir::Graph& graph, const ir::Model& model) {
@@ -54,6 +61,15 @@ ExecGraph ExecGraph::build(const ir::Graph& graph, const ir::Model& model) {
   for (const ir::Value* v : graph.inputs())
     eg.graph_inputs.push_back(add_value(v, v->is_initializer() ? ValueKind::kInitializer : ValueKind::kInput));
   for (const ir::Value* v : graph.initializers()) add_value(v, ValueKind::kInitializer);
+  // Values of enclosing graphs read here (directly, by graph outputs, or by nested subgraphs):
+  // constants of an enclosing graph stay constants; anything else is given to each run.
+  if (graph.parent() != nullptr) {
+    collect_outer_uses(graph, [&](const ir::Value* v) {
+      if (v->graph() == &graph || !owns_or_encloses(v->graph(), *graph.parent()) || eg.ids.count(v)) return;
+      int id = add_value(v, v->is_initializer() ? ValueKind::kInitializer : ValueKind::kOuter);
+      if (eg.values[id].kind == ValueKind::kOuter) eg.outer_inputs.push_back(id);
+    });
+  }
 
   std::vector<ir::Node*> nodes = graph.nodes();
   eg.nodes.reserve(nodes.size());
@@ -77,7 +93,7 @@ ExecGraph ExecGraph::build(const ir::Graph& graph, const ir::Model& model) {
     }
     for_each_subgraph(n, [&](const ir::Graph& sub) {
       collect_outer_uses(sub, [&](const ir::Value* v) {
-        if (v->graph() != &graph) return;  // belongs to an intermediate subgraph level
+        if (!owns_or_encloses(v->graph(), graph)) return;  // belongs to an intermediate subgraph level
         int id = eg.id_of(v);
         if (id != kNoValue && std::find(en.outer_uses.begin(), en.outer_uses.end(), id) == en.outer_uses.end())
           en.outer_uses.push_back(id);

@@ -23,6 +23,7 @@ enum class ValueKind {
   kInput,         ///< graph input (caller-owned at run time)
   kInitializer,   ///< constant (also when it is an overridable graph input)
   kIntermediate,  ///< computed by a node
+  kOuter,         ///< of an enclosing graph, read by this subgraph (given to each run)
 };
 
 struct ExecValue {
@@ -58,9 +59,12 @@ struct ExecGraph {
   /// Graph inputs the caller may feed, in graph order (initializer inputs included).
   std::vector<int> graph_inputs;
   std::vector<int> graph_outputs;
+  /// For a subgraph: values of enclosing graphs that it (or a subgraph nested in it) reads.
+  std::vector<int> outer_inputs;
   std::unordered_map<const ir::Value*, int> ids;
 
   /// Flattens `graph` (nodes in their current, topological order). Opsets come from `model`.
+  /// `graph` may be a subgraph: values it reads from enclosing graphs become kOuter values.
   static ExecGraph build(const ir::Graph& graph, const ir::Model& model);
   int id_of(const ir::Value* v) const;
 };

@@ -20,6 +20,43 @@ void copy_tensor_data(const Tensor& src, Tensor& dst) {
   }
 }
 
+Tensor ArenaPool::acquire(size_t bytes) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!free_.empty()) {
+      Tensor t = std::move(free_.back());
+      free_.pop_back();
+      if (static_cast<size_t>(t.element_count()) == bytes) return t;
+      --created_;  // a different size: drop it
+    }
+    ++created_;
+  }
+  try {
+    return Tensor::empty(DataType::kUInt8, {static_cast<int64_t>(bytes)});
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --created_;
+    throw;
+  }
+}
+
+void ArenaPool::release(Tensor arena) {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_.push_back(std::move(arena));
+}
+
+size_t ArenaPool::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return created_;
+}
+
+std::string kernel_message(const ir::Node& node, const std::exception& e) {
+  std::string msg = e.what();
+  const std::string who = node.describe() + ": ";
+  if (msg.rfind(who, 0) == 0) msg.erase(0, who.size());
+  return msg;
+}
+
 namespace {
 
 struct Range {
@@ -36,6 +73,29 @@ bool overlaps(const Tensor& t, const std::vector<Range>& ranges) {
   return false;
 }
 
+// `v` with every tensor inside that is borrowed or lies in `foreign` deep-copied.
+Value detach(const Value& v, const std::vector<Range>& foreign) {
+  switch (v.kind()) {
+    case Value::Kind::kTensor: {
+      const Tensor& t = v.tensor();
+      return t.is_borrowed() || overlaps(t, foreign) ? Value(t.clone()) : v;
+    }
+    case Value::Kind::kSequence: {
+      std::vector<Value> items;
+      items.reserve(v.items().size());
+      for (const Value& x : v.items()) items.push_back(detach(x, foreign));
+      return Value::sequence(v.elem_type(), std::move(items));
+    }
+    case Value::Kind::kOptional:
+      return v.has_element() ? Value::optional(detach(v.element(), foreign)) : v;
+    case Value::Kind::kMap: {
+      auto fix = [&](const Tensor& t) { return t.is_borrowed() || overlaps(t, foreign) ? t.clone() : t; };
+      return Value::map(fix(v.map_keys()), fix(v.map_values()));
+    }
+    default: return v;
+  }
+}
+
 std::string describe_inputs(const RunState& state, const ExecNode& node) {
   std::string s;
   for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -46,41 +106,66 @@ std::string describe_inputs(const RunState& state, const ExecNode& node) {
       continue;
     }
     const Tensor& t = state.values[id];
+    const Value& o = state.others[id];
     s += "'" + state.graph->values[id].value->name() + "' " +
-         (t.defined() ? t.describe() : std::string("<not computed>"));
+         (t.defined() ? t.describe() : o.defined() ? o.describe() : std::string("<not computed>"));
   }
   return s;
 }
 
 }  // namespace
 
-std::vector<Tensor> execute(const ExecGraph& graph, const MemoryPlan& plan,
-                            const std::vector<std::pair<int, Tensor>>& constants,
-                            const std::vector<std::pair<int, Tensor>>& feeds,
-                            const std::vector<int>& output_ids, const ThreadPool& pool,
-                            const std::string& source) {
+Value detach_value(const Value& v, const RunState& state) {
+  std::vector<Range> arena;
+  if (state.arena_base) arena.push_back({state.arena_base, state.arena_base + state.arena_bytes});
+  return detach(v, arena);
+}
+
+std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, ArenaPool* arenas,
+                           const std::vector<std::pair<int, Tensor>>& constants,
+                           const std::vector<std::pair<int, Value>>& feeds,
+                           const std::vector<int>& output_ids, const ThreadPool& pool,
+                           const std::string& source) {
   RunState state;
   state.graph = &graph;
   state.plan = &plan;
   state.values.resize(graph.values.size());
+  state.others.resize(graph.values.size());
+  Tensor arena;
+  struct Return {  // gives the arena back to the pool however the run ends
+    ArenaPool* pool;
+    Tensor& arena;
+    ~Return() {
+      if (pool && arena.defined()) pool->release(std::move(arena));
+    }
+  } give_back{arenas, arena};
   if (plan.arena_bytes > 0) {
-    Tensor arena = Tensor::empty(DataType::kUInt8, {static_cast<int64_t>(plan.arena_bytes)});
+    arena = arenas ? arenas->acquire(plan.arena_bytes)
+                   : Tensor::empty(DataType::kUInt8, {static_cast<int64_t>(plan.arena_bytes)});
     state.arena_base = arena.data<uint8_t>();
     state.arena_bytes = plan.arena_bytes;
-    // The arena lives as long as any tensor wrapping it.
-    state.arena = std::shared_ptr<void>(state.arena_base, [arena](void*) {});
+    // Tensors wrapping the arena share this keeper; none outlives the run (outputs are copied
+    // out of the arena), so the arena can go back to the pool afterwards.
+    if (arenas) state.arena = std::shared_ptr<void>(state.arena_base, [](void*) {});
+    else state.arena = std::shared_ptr<void>(state.arena_base, [keep = arena](void*) {});
   }
   for (const auto& [id, t] : constants) state.values[id] = t;
-  for (const auto& [id, t] : feeds) state.values[id] = t;
+  for (const auto& [id, v] : feeds) {
+    if (v.is_tensor()) state.values[id] = v.tensor();
+    else state.others[id] = v;
+  }
 
   // What the caller must never receive a handle into.
   std::vector<Range> foreign;
-  for (const auto& list : {&constants, &feeds})
-    for (const auto& [id, t] : *list)
-      if (t.raw_data() && t.byte_size() > 0) {
-        auto* b = static_cast<const uint8_t*>(t.raw_data());
-        foreign.push_back({b, b + t.byte_size()});
-      }
+  auto add_foreign = [&](const Tensor& t) {
+    if (t.raw_data() && t.byte_size() > 0) {
+      auto* b = static_cast<const uint8_t*>(t.raw_data());
+      foreign.push_back({b, b + t.byte_size()});
+    }
+  };
+  for (const auto& [id, t] : constants) add_foreign(t);
+  for (const auto& [id, v] : feeds)
+    if (v.is_tensor()) add_foreign(v.tensor());
   if (state.arena_base) foreign.push_back({state.arena_base, state.arena_base + state.arena_bytes});
 
   // Values freed after each node (their last reader), so dynamic buffers do not pile up.
@@ -98,32 +183,36 @@ std::vector<Tensor> execute(const ExecGraph& graph, const MemoryPlan& plan,
       if (!node.kernel) throw Error(ErrorCode::kRuntime, "no kernel was created for this node");
       RunKernelContext ctx(state, node, pool);
       node.kernel->compute(ctx);
-      for (size_t o = 0; o < node.outputs.size(); ++o)
-        if (node.outputs[o] != kNoValue && !state.values[node.outputs[o]].defined())
+      for (size_t o = 0; o < node.outputs.size(); ++o) {
+        int id = node.outputs[o];
+        if (id != kNoValue && !state.values[id].defined() && !state.others[id].defined())
           throw Error(ErrorCode::kRuntime, "the kernel did not produce output " + std::to_string(o) +
-                                               " ('" + graph.values[node.outputs[o]].value->name() + "')");
+                                               " ('" + graph.values[id].value->name() + "')");
+      }
     } catch (const Error& e) {
-      throw Error(e.code(), source + ": " + node.label + ": " + e.what() + " (inputs: " +
-                                describe_inputs(state, node) + ")");
+      throw Error(e.code(), source + ": " + node.label + ": " + kernel_message(*node.node, e) +
+                                " (inputs: " + describe_inputs(state, node) + ")");
     } catch (const std::bad_alloc&) {
       throw Error(ErrorCode::kRuntime, source + ": " + node.label + ": out of memory (inputs: " +
                                            describe_inputs(state, node) + ")");
     } catch (const std::exception& e) {
-      throw Error(ErrorCode::kRuntime, source + ": " + node.label + ": " + e.what() + " (inputs: " +
-                                           describe_inputs(state, node) + ")");
+      throw Error(ErrorCode::kRuntime, source + ": " + node.label + ": " + kernel_message(*node.node, e) +
+                                           " (inputs: " + describe_inputs(state, node) + ")");
     }
-    for (int id : release_after[i]) state.values[id] = Tensor();
+    for (int id : release_after[i]) {
+      state.values[id] = Tensor();
+      state.others[id] = Value();
+    }
   }
 
-  std::vector<Tensor> results;
+  std::vector<Value> results;
   results.reserve(output_ids.size());
   for (int id : output_ids) {
-    Tensor t = state.values[id];
-    if (!t.defined())
+    Value v = state.values[id].defined() ? Value(state.values[id]) : state.others[id];
+    if (!v.defined())
       throw Error(ErrorCode::kRuntime, source + ": output '" + graph.values[id].value->name() +
                                            "' was not computed");
-    if (t.is_borrowed() || overlaps(t, foreign)) t = t.clone();
-    results.push_back(std::move(t));
+    results.push_back(detach(v, foreign));
   }
   return results;
 }

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ferry/tensor.h"
+#include "ferry/value.h"
 #include "runtime/exec_graph.h"
 #include "runtime/planner.h"
 #include "runtime/thread_pool.h"
@@ -17,7 +19,8 @@ namespace ferry::runtime {
 struct RunState {
   const ExecGraph* graph = nullptr;
   const MemoryPlan* plan = nullptr;
-  std::vector<Tensor> values;     ///< by value id
+  std::vector<Tensor> values;     ///< by value id: tensors
+  std::vector<Value> others;      ///< by value id: sequences, optionals, maps (tensors: undefined)
   std::shared_ptr<void> arena;    ///< the run's arena (null when the plan needs none)
   uint8_t* arena_base = nullptr;
   size_t arena_bytes = 0;
@@ -28,15 +31,40 @@ struct RunState {
   }
 };
 
+/// Arenas kept for one memory plan, so repeated runs reuse (already paged-in) memory instead of
+/// allocating a fresh arena each time. It holds at most as many arenas as runs of the plan
+/// were ever in flight at once; they are freed with the pool (when its plan leaves the cache).
+class ArenaPool {
+ public:
+  /// A free arena of `bytes` bytes, or a new one when all are in use.
+  Tensor acquire(size_t bytes);
+  /// Gives an arena back for the next run.
+  void release(Tensor arena);
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Tensor> free_;
+  size_t created_ = 0;
+};
+
 /// Runs every node. `feeds` are checked already; `constants` holds the initializers by id.
-/// Returns the tensors of `output_ids`, owned by the caller (never aliasing a feed, an
-/// initializer or the arena). Kernel errors are rethrown with `source` and the node's label
-/// and input shapes in front.
-std::vector<Tensor> execute(const ExecGraph& graph, const MemoryPlan& plan,
-                            const std::vector<std::pair<int, Tensor>>& constants,
-                            const std::vector<std::pair<int, Tensor>>& feeds,
-                            const std::vector<int>& output_ids, const ThreadPool& pool,
-                            const std::string& source);
+/// `arenas` (may be null) supplies the run's arena. Returns the values of `output_ids`, owned
+/// by the caller (never aliasing a feed, an initializer or the arena). Kernel errors are
+/// rethrown with `source` and the node's label and input shapes in front.
+std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, ArenaPool* arenas,
+                           const std::vector<std::pair<int, Tensor>>& constants,
+                           const std::vector<std::pair<int, Value>>& feeds,
+                           const std::vector<int>& output_ids, const ThreadPool& pool,
+                           const std::string& source);
+
+/// The message of an error thrown while running or creating `node`'s kernel, without a leading
+/// description of the node (the caller puts the node's label in front).
+std::string kernel_message(const ir::Node& node, const std::exception& e);
+
+/// `v` with every tensor inside that lies in the run's arena (or is borrowed) deep-copied: what
+/// a kernel must do before keeping a tensor inside a sequence or optional.
+Value detach_value(const Value& v, const RunState& state);
 
 /// Deep copy of `src` into `dst` (same dtype and element count; strings element by element).
 void copy_tensor_data(const Tensor& src, Tensor& dst);

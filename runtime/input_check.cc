@@ -30,11 +30,31 @@ struct Given {
   std::string name;
   DataType dtype;  // kUndefined: not checked
   std::vector<int64_t> shape;
+  const Value* value = nullptr;  // a non-tensor value (check_value_feeds)
   std::string describe() const {
+    if (value) return value->describe();
     return (dtype == DataType::kUndefined ? std::string("") : std::string(dtype_name(dtype))) +
            shape_to_string(shape);
   }
 };
+
+// Whether non-tensor value `v` may be fed where `t` is declared.
+bool kind_matches(const ir::Type& t, const Value& v) {
+  using K = ir::Type::Kind;
+  if (t.kind == K::kUnknown) return true;
+  if (t.kind == K::kOptional) return v.is_optional() || !t.inner || kind_matches(*t.inner, v);
+  if (t.kind == K::kSequence) {
+    if (!v.is_sequence()) return false;
+    DataType want = t.inner && t.inner->is_tensor() ? t.inner->elem : DataType::kUndefined;
+    if (want == DataType::kUndefined) return true;
+    for (const Value& x : v.items())
+      if (!x.is_tensor() || x.tensor().dtype() != want) return false;
+    return v.items().empty() || v.elem_type() == DataType::kUndefined || v.elem_type() == want;
+  }
+  if (t.kind == K::kMap) return v.is_map();
+  if (t.kind == K::kTensor) return v.is_tensor();
+  return false;
+}
 
 CheckedFeeds check(const ExecGraph& graph, const std::vector<Given>& given,
                    const std::string& source) {
@@ -54,7 +74,14 @@ CheckedFeeds check(const ExecGraph& graph, const std::vector<Given>& given,
     const ExecValue& ev = graph.values[ids[f]];
     const ir::Value& v = *ev.value;
     std::string head = "input '" + g.name + "': expected " + describe_declared(v) + ", given " + g.describe();
-    if (!v.type().is_tensor()) fail(source, head + " (only tensor inputs can be fed)");
+    if (g.value) {
+      if (!kind_matches(v.type(), *g.value)) fail(source, head);
+      continue;
+    }
+    if (!v.type().is_tensor() && v.type().kind != ir::Type::Kind::kUnknown &&
+        !(v.type().kind == ir::Type::Kind::kOptional && v.type().inner && v.type().inner->is_tensor()))
+      fail(source, head + " (a tensor was given)");
+    if (!v.type().is_tensor()) continue;
     if (g.dtype != DataType::kUndefined && v.dtype() != DataType::kUndefined && g.dtype != v.dtype())
       fail(source, head + " (wrong element type)");
     if (ev.kind == ValueKind::kInitializer) {
@@ -91,7 +118,9 @@ CheckedFeeds check(const ExecGraph& graph, const std::vector<Given>& given,
 
   for (size_t f = 0; f < given.size(); ++f) {
     const ir::Value& v = *graph.values[ids[f]].value;
-    if (graph.values[ids[f]].kind != ValueKind::kInput || !v.shape().has_rank) continue;
+    if (graph.values[ids[f]].kind != ValueKind::kInput || !v.type().is_tensor() || given[f].value ||
+        !v.shape().has_rank)
+      continue;
     for (size_t d = 0; d < v.shape().rank(); ++d) {
       const ir::Dim& dim = v.shape().dims[d];
       if (dim.is_constant() || !dim.symbol_name().empty()) continue;
@@ -116,9 +145,9 @@ CheckedFeeds check(const ExecGraph& graph, const std::vector<Given>& given,
   for (int id : graph.graph_inputs) {
     if (graph.values[id].kind != ValueKind::kInput) continue;
     for (size_t f = 0; f < given.size(); ++f)
-      if (ids[f] == id) out.signature += shape_to_string(given[f].shape) + ";";
+      if (ids[f] == id) out.signature += (given[f].value ? std::string("v") : shape_to_string(given[f].shape)) + ";";
   }
-  for (size_t f = 0; f < given.size(); ++f) out.values.emplace_back(ids[f], Tensor());
+  for (size_t f = 0; f < given.size(); ++f) out.values.emplace_back(ids[f], Value());
   return out;
 }
 
@@ -136,6 +165,28 @@ CheckedFeeds check_feeds(const ExecGraph& graph, const std::vector<NamedTensor>&
   }
   CheckedFeeds out = check(graph, given, source);
   for (size_t f = 0; f < feeds.size(); ++f) out.values[f].second = feeds[f].tensor;
+  return out;
+}
+
+CheckedFeeds check_value_feeds(const ExecGraph& graph, const std::vector<NamedValue>& feeds,
+                               const std::string& source) {
+  std::vector<Given> given;
+  for (const NamedValue& f : feeds) {
+    if (!f.value.defined()) fail(source, "input '" + f.name + "' is an undefined value");
+    if (!f.value.is_tensor()) {
+      given.push_back({f.name, DataType::kUndefined, {}, &f.value});
+      continue;
+    }
+    const Tensor& t = f.value.tensor();
+    if (t.element_count() > 0 && t.raw_data() == nullptr)
+      fail(source, "input '" + f.name + "' " + t.describe() + " has no data");
+    given.push_back({f.name, t.dtype(), t.shape()});
+  }
+  CheckedFeeds out = check(graph, given, source);
+  for (size_t f = 0; f < feeds.size(); ++f) {
+    const ir::Type& t = graph.values[out.values[f].first].value->type();
+    out.values[f].second = t.kind == ir::Type::Kind::kOptional ? Value::optional(feeds[f].value) : feeds[f].value;
+  }
   return out;
 }
 

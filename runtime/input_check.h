@@ -14,7 +14,7 @@
 namespace ferry::runtime {
 
 struct CheckedFeeds {
-  std::vector<std::pair<int, Tensor>> values;  ///< value id -> fed tensor
+  std::vector<std::pair<int, Value>> values;  ///< value id -> fed value
   ir::SymbolBindings bindings;
   /// The concrete input shapes, as a plan-cache key.
   std::string signature;
@@ -23,6 +23,11 @@ struct CheckedFeeds {
 /// `source` (model path or "<bytes>") starts every message.
 CheckedFeeds check_feeds(const ExecGraph& graph, const std::vector<NamedTensor>& feeds,
                          const std::string& source);
+
+/// Like check_feeds, for values of any kind: a sequence or optional graph input takes a
+/// sequence, an empty optional or (for an optional) the value it holds, which is wrapped.
+CheckedFeeds check_value_feeds(const ExecGraph& graph, const std::vector<NamedValue>& feeds,
+                               const std::string& source);
 
 /// Binds symbols from concrete input shapes (for memory_plan()); same checks as check_feeds
 /// except element types.

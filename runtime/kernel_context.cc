@@ -62,4 +62,36 @@ Tensor& RunKernelContext::alias_output(size_t i, const Tensor& source, std::vect
 
 void RunKernelContext::set_output(size_t i, Tensor value) { slot(i) = std::move(value); }
 
+Value RunKernelContext::input_value(size_t i) const {
+  if (i >= node_.inputs.size() || node_.inputs[i] == kNoValue) return Value();
+  const Tensor& t = state_.values[node_.inputs[i]];
+  return t.defined() ? Value(t) : state_.others[node_.inputs[i]];
+}
+
+Value* RunKernelContext::other_slot(size_t i) {
+  if (i >= node_.outputs.size())
+    throw Error(ErrorCode::kRuntime, "kernel wrote output " + std::to_string(i) + " but the node has " +
+                                         std::to_string(node_.outputs.size()) + " outputs");
+  return node_.outputs[i] == kNoValue ? nullptr : &state_.others[node_.outputs[i]];
+}
+
+void RunKernelContext::set_output_value(size_t i, Value value) {
+  if (value.is_tensor()) {
+    set_output(i, value.tensor());
+    return;
+  }
+  if (Value* v = other_slot(i)) *v = detach_value(value, state_);
+}
+
+Value RunKernelContext::outer_value(const ir::Value& v) const {
+  int id = state_.graph->id_of(&v);
+  if (id == kNoValue)
+    throw Error(ErrorCode::kRuntime, "outer-scope value '" + v.name() + "' is not known to this graph");
+  const Tensor& t = state_.values[id];
+  Value out = t.defined() ? Value(t) : state_.others[id];
+  if (!out.defined())
+    throw Error(ErrorCode::kRuntime, "outer-scope value '" + v.name() + "' has not been computed");
+  return out;
+}
+
 }  // namespace ferry::runtime

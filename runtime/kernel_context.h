@@ -28,9 +28,15 @@ class RunKernelContext final : public ep::KernelContext {
   Tensor& alias_output(size_t i, const Tensor& source, std::vector<int64_t> shape) override;
   void set_output(size_t i, Tensor value) override;
   const ThreadPool& thread_pool() const override { return pool_; }
+  Value input_value(size_t i) const override;
+  /// Tensors inside a sequence / optional that lie in the arena are copied out first (the
+  /// arena block is reused once the tensor's own value dies).
+  void set_output_value(size_t i, Value value) override;
+  Value outer_value(const ir::Value& v) const override;
 
  private:
   Tensor& slot(size_t i);
+  Value* other_slot(size_t i);
   RunState& state_;
   const ExecNode& node_;
   const ThreadPool& pool_;

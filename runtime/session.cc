@@ -6,11 +6,13 @@
 #include "ferry/session.h"
 #include "ir/shape_inference.h"
 #include "onnx_import/onnx_import.h"
+#include "optimizer/expand_functions.h"
 #include "optimizer/optimizer.h"
 #include "runtime/executor.h"
 #include "runtime/input_check.h"
 #include "runtime/providers.h"
 #include "runtime/session_state.h"
+#include "runtime/subgraph.h"
 
 namespace ferry {
 
@@ -78,7 +80,7 @@ std::string join(const std::vector<std::string>& v) {
 
 // ---- PlanCache ----------------------------------------------------------------------------
 
-std::shared_ptr<const runtime::MemoryPlan> PlanCache::get_or_build(
+std::shared_ptr<const CachedPlan> PlanCache::get_or_build(
     const std::string& key, const std::function<runtime::MemoryPlan()>& build) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_key_.find(key);
@@ -87,7 +89,7 @@ std::shared_ptr<const runtime::MemoryPlan> PlanCache::get_or_build(
     return it->second->second;
   }
   // Built under the lock: concurrent first runs of one new shape plan it once.
-  auto plan = std::make_shared<const runtime::MemoryPlan>(build());
+  auto plan = std::make_shared<const CachedPlan>(build());
   lru_.emplace_front(key, plan);
   by_key_[key] = lru_.begin();
   while (lru_.size() > capacity_) {
@@ -123,6 +125,15 @@ SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions&
   t0 = Clock::now();
   try {
     optimizer::optimize(*model_, {options.graph_optimization_level, options.disabled_passes});
+    // Nodes no provider can run but whose op the spec defines as a function run as that body
+    // (a correctness step, so at every level; disabled by name like a pass).
+    const auto& off = options.disabled_passes;
+    if (std::find(off.begin(), off.end(), "expand_functions") == off.end())
+      optimizer::expand_functions(*model_, [](const ir::Node& node, int64_t opset) {
+        for (const std::string& name : runtime::provider_names())
+          if (runtime::find_provider(name)->can_run(node, opset)) return true;
+        return false;
+      });
   } catch (const Error& e) {
     throw in_model(e, src);
   }
@@ -200,14 +211,20 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
   timings.partition_ms = ms_since(t0);
 
   t0 = Clock::now();
+  runtime::SubgraphOptions sub;
+  sub.model = model_.get();
+  sub.providers = providers;
+  sub.allow_cpu_fallback = cpu_listed || options.allow_cpu_fallback;
+  sub.max_cached_plans = options.max_cached_plans;
+  ep::SubgraphCompiler compiler = runtime::make_subgraph_compiler(sub);
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     runtime::ExecNode& en = graph_.nodes[i];
     try {
-      kernels_.push_back(defs[i]->factory(ep::KernelInfo(*en.node, en.opset, *en.provider)));
+      kernels_.push_back(defs[i]->factory(ep::KernelInfo(*en.node, en.opset, *en.provider, compiler)));
     } catch (const Error& e) {
-      throw e.with_context(src + ": " + en.label);
+      throw Error(e.code(), src + ": " + en.label + ": " + runtime::kernel_message(*en.node, e));
     } catch (const std::exception& e) {
-      throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": " + e.what());
+      throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": " + runtime::kernel_message(*en.node, e));
     }
     if (!kernels_.back())
       throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": the kernel factory returned nothing");
@@ -257,30 +274,60 @@ void SessionImpl::describe_model() {
   for (const ir::Value* v : m.graph().outputs()) outputs.push_back(value_info(*v));
 }
 
-std::vector<Tensor> SessionImpl::run(const std::vector<NamedTensor>& feeds,
-                                     const std::vector<std::string>& output_names) const {
+std::vector<int> SessionImpl::output_ids(const std::vector<std::string>& output_names) const {
   const std::string& src = model_->source;
-  std::vector<int> output_ids;
-  if (output_names.empty()) {
-    output_ids = graph_.graph_outputs;
-  } else {
-    for (const std::string& name : output_names) {
-      int found = runtime::kNoValue;
-      for (int id : graph_.graph_outputs)
-        if (graph_.values[id].value->name() == name) found = id;
-      if (found == runtime::kNoValue) {
-        std::vector<std::string> names;
-        for (int id : graph_.graph_outputs) names.push_back("'" + graph_.values[id].value->name() + "'");
-        throw Error(ErrorCode::kInvalidArgument,
-                    src + ": unknown output '" + name + "'; the model's outputs are " + join(names));
-      }
-      output_ids.push_back(found);
+  if (output_names.empty()) return graph_.graph_outputs;
+  std::vector<int> ids;
+  for (const std::string& name : output_names) {
+    int found = runtime::kNoValue;
+    for (int id : graph_.graph_outputs)
+      if (graph_.values[id].value->name() == name) found = id;
+    if (found == runtime::kNoValue) {
+      std::vector<std::string> names;
+      for (int id : graph_.graph_outputs) names.push_back("'" + graph_.values[id].value->name() + "'");
+      throw Error(ErrorCode::kInvalidArgument,
+                  src + ": unknown output '" + name + "'; the model's outputs are " + join(names));
     }
+    ids.push_back(found);
   }
-  runtime::CheckedFeeds checked = runtime::check_feeds(graph_, feeds, src);
+  return ids;
+}
+
+std::vector<Value> SessionImpl::run_checked(const runtime::CheckedFeeds& checked,
+                                            const std::vector<int>& ids) const {
   auto plan = plans_.get_or_build(checked.signature,
                                   [&] { return runtime::plan_memory(graph_, checked.bindings); });
-  return runtime::execute(graph_, *plan, constants_, checked.values, output_ids, *pool_, src);
+  return runtime::execute(graph_, plan->plan, &plan->arenas, constants_, checked.values, ids, *pool_,
+                          model_->source);
+}
+
+std::vector<Value> SessionImpl::run(const std::vector<NamedValue>& feeds,
+                                    const std::vector<std::string>& output_names) const {
+  std::vector<int> ids = output_ids(output_names);
+  return run_checked(runtime::check_value_feeds(graph_, feeds, model_->source), ids);
+}
+
+std::vector<Tensor> SessionImpl::run_tensors(const std::vector<NamedTensor>& feeds,
+                                             const std::vector<std::string>& output_names) const {
+  std::vector<int> ids = output_ids(output_names);
+  for (int id : ids) {
+    const ir::Value& v = *graph_.values[id].value;
+    if (v.type().kind != ir::Type::Kind::kTensor && v.type().kind != ir::Type::Kind::kUnknown)
+      throw Error(ErrorCode::kInvalidArgument, model_->source + ": output '" + v.name() + "' is " +
+                                                   v.type().to_string() +
+                                                   ", not a tensor; use Session::run_values to get it");
+  }
+  std::vector<Value> values = run_checked(runtime::check_feeds(graph_, feeds, model_->source), ids);
+  std::vector<Tensor> out;
+  out.reserve(values.size());
+  for (size_t k = 0; k < values.size(); ++k) {
+    if (!values[k].is_tensor())
+      throw Error(ErrorCode::kInvalidArgument, model_->source + ": output '" + graph_.values[ids[k]].value->name() +
+                                                   "' is " + values[k].describe() +
+                                                   ", not a tensor; use Session::run_values to get it");
+    out.push_back(values[k].tensor());
+  }
+  return out;
 }
 
 MemoryPlanReport SessionImpl::memory_plan(
@@ -289,7 +336,7 @@ MemoryPlanReport SessionImpl::memory_plan(
   runtime::CheckedFeeds checked = runtime::check_shapes(graph_, shapes, model_->source);
   auto plan = plans_.get_or_build(checked.signature,
                                   [&] { return runtime::plan_memory(graph_, checked.bindings); });
-  return plan->report;
+  return plan->plan.report;
 }
 
 std::unique_ptr<SessionImpl> create_session_impl(std::unique_ptr<ir::Model> model,
@@ -337,6 +384,11 @@ std::vector<std::string> Session::providers() const { return impl_->used_provide
 
 std::vector<Tensor> Session::run(const std::vector<NamedTensor>& feeds,
                                  const std::vector<std::string>& output_names) const {
+  return impl_->run_tensors(feeds, output_names);
+}
+
+std::vector<Value> Session::run_values(const std::vector<NamedValue>& feeds,
+                                       const std::vector<std::string>& output_names) const {
   return impl_->run(feeds, output_names);
 }
 

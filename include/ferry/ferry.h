@@ -4,3 +4,4 @@
 #include "ferry/error.h"
 #include "ferry/session.h"
 #include "ferry/tensor.h"
+#include "ferry/value.h"

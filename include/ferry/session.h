@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ferry/tensor.h"
+#include "ferry/value.h"
 
 namespace ferry {
 
@@ -89,6 +90,11 @@ struct NamedTensor {
   Tensor tensor;
 };
 
+struct NamedValue {
+  std::string name;
+  Value value;
+};
+
 class SessionImpl;
 
 class Session {
@@ -113,6 +119,13 @@ class Session {
   /// Inputs are only read; the caller's tensors are never modified.
   std::vector<Tensor> run(const std::vector<NamedTensor>& feeds,
                           const std::vector<std::string>& output_names = {}) const;
+
+  /// Like run, for models whose inputs or outputs are sequences, optionals or maps: takes and
+  /// returns Values (a tensor output comes back as a tensor Value). A sequence or optional
+  /// input takes a Value::sequence, Value::none() or the value an optional holds. `run` on such
+  /// a model throws kInvalidArgument when a requested output is not a tensor.
+  std::vector<Value> run_values(const std::vector<NamedValue>& feeds,
+                                const std::vector<std::string>& output_names = {}) const;
 
   /// The memory plan `run` uses for inputs of these shapes (planned and cached if new).
   MemoryPlanReport memory_plan(const std::map<std::string, std::vector<int64_t>>& input_shapes) const;

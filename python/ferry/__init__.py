@@ -188,7 +188,9 @@ class InferenceSession:
 
     def run(self, output_names: Sequence[str] | None, input_feed: Mapping[str, Any],
             run_options: RunOptions | None = None) -> list:
-        """Runs the model; returns numpy arrays for `output_names` (None or empty: all outputs)."""
+        """Runs the model; returns numpy arrays for `output_names` (None or empty: all outputs).
+        As in onnxruntime, a sequence is a list of arrays and an optional is None (empty) or its
+        value, both in `input_feed` and in the results."""
         if not isinstance(input_feed, Mapping):
             raise InvalidArgument(f"input_feed must be a dict of name -> array, got {type(input_feed).__name__}")
         names = list(output_names) if output_names else None

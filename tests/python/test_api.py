@@ -23,9 +23,10 @@ from ferry import _ferry
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _model(nodes, inputs, outputs, initializers=(), opset=13, **kwargs) -> bytes:
+def _model(nodes, inputs, outputs, initializers=(), opset=13, opset_imports_extra=(), **kwargs) -> bytes:
     graph = helper.make_graph(nodes, "test_graph", inputs, outputs, list(initializers))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10, **kwargs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), *opset_imports_extra],
+                              ir_version=10, **kwargs)
     onnx.checker.check_model(model, full_check=True)
     return model.SerializeToString()
 
@@ -191,8 +192,11 @@ def test_errors_raise_clear_exceptions(tmp_path):
     with pytest.raises(OSError, match="missing.onnx"):
         ferry.InferenceSession(str(missing))
     with pytest.raises(ferry.FerryError, match="no kernel for this op/opset/types in CPUExecutionProvider"):
-        ferry.InferenceSession(_model([helper.make_node("Einsum", ["x"], ["y"], equation="i->i", name="weird")],
-                                      [_vi("x", TensorProto.FLOAT, [2])], [_vi("y", TensorProto.FLOAT, [2])]))
+        # An op of a domain no provider implements.
+        ferry.InferenceSession(_model([helper.make_node("Frobnicate", ["x"], ["y"], name="weird",
+                                                        domain="com.example.nowhere")],
+                                      [_vi("x", TensorProto.FLOAT, [2])], [_vi("y", TensorProto.FLOAT, [2])],
+                                      opset_imports_extra=[helper.make_opsetid("com.example.nowhere", 1)]))
     with pytest.raises(ferry.InvalidArgument, match="intra_op_num_threads"):
         opts = ferry.SessionOptions()
         opts.intra_op_num_threads = -1
@@ -333,3 +337,44 @@ def test_cpp_example_runs(tmp_path):
     bad = subprocess.run([str(exe), str(tmp_path / "nope.onnx")], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert "run_model: error:" in bad.stderr and "nope.onnx" in bad.stderr
+
+
+# ---- sequences and optionals: lists of arrays and None, as onnxruntime takes and returns them --
+
+def _seq_opt_model() -> bytes:
+    seq_tp = helper.make_sequence_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, None))
+    opt_tp = helper.make_optional_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, [2]))
+    nodes = [helper.make_node("SequenceInsert", ["s", "x"], ["s2"]),
+             helper.make_node("SequenceLength", ["s2"], ["n"]),
+             helper.make_node("OptionalHasElement", ["o"], ["has"]),
+             helper.make_node("Identity", ["o"], ["o2"])]
+    graph = helper.make_graph(nodes, "seq_opt", [helper.make_value_info("s", seq_tp), _vi("x", TensorProto.FLOAT, [2]),
+                                                 helper.make_value_info("o", opt_tp)],
+                              [helper.make_value_info("s2", seq_tp), _vi("n", TensorProto.INT64, []),
+                               _vi("has", TensorProto.BOOL, []), helper.make_value_info("o2", opt_tp)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8).SerializeToString()
+
+
+@pytest.mark.parametrize("opt", [None, np.array([3, 4], np.float32)])
+@pytest.mark.parametrize("seq_len", [0, 2])
+def test_sequence_and_optional_inputs_and_outputs_match_onnxruntime(opt, seq_len):
+    model = _seq_opt_model()
+    feeds = {"s": [np.full(k + 1, k, np.float32) for k in range(seq_len)], "x": np.array([1, 2], np.float32), "o": opt}
+    got = ferry.InferenceSession(model).run(None, feeds)
+    ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)
+    assert isinstance(got[0], list) and len(got[0]) == len(ref[0]) == seq_len + 1
+    for g, r in zip(got[0], ref[0]):
+        np.testing.assert_array_equal(g, r)
+    assert int(got[1]) == int(ref[1]) and bool(got[2]) == bool(ref[2])
+    if opt is None:
+        assert got[3] is None and ref[3] is None
+    else:
+        np.testing.assert_array_equal(got[3], ref[3])
+    sess = ferry.InferenceSession(model)
+    assert [i.type for i in sess.get_inputs()] == ["seq(tensor(float))", "tensor(float)", "optional(tensor(float))"]
+
+
+def test_sequence_input_given_an_array_is_a_clear_error():
+    sess = ferry.InferenceSession(_seq_opt_model())
+    with pytest.raises(ferry.InvalidArgument, match=r"input 's' is seq\(tensor\(float\)\): expected a list of arrays"):
+        sess.run(None, {"s": np.ones(2, np.float32), "x": np.ones(2, np.float32), "o": None})

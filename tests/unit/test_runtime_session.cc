@@ -362,15 +362,17 @@ TEST(RuntimeSession, PartitionErrors) {
   ModelBuilder b;
   b.input("x", {int64_t{2}});
   b.output("y", {int64_t{2}});
-  auto* n = b.node("Einsum", {"x"}, {"y"}, "weird");
-  auto* a = n->add_attribute();
-  a->set_name("equation");
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s("i->i");
+  // An op of a domain no provider implements (and the spec defines no body for).
+  auto* n = b.node("Frobnicate", {"x"}, {"y"}, "weird");
+  n->set_domain("com.example.nowhere");
+  auto* domain = b.m.add_opset_import();
+  domain->set_domain("com.example.nowhere");
+  domain->set_version(1);
   ErrorCode code = ErrorCode::kIO;
   std::string msg = error_of([&] { b.session(); }, &code);
   EXPECT_EQ(code, ErrorCode::kNotImplemented);
-  EXPECT_EQ(msg, "<bytes>: node 'weird' (Einsum, opset 13): no kernel for this op/opset/types in CPUExecutionProvider");
+  EXPECT_EQ(msg, "<bytes>: node 'weird' (com.example.nowhere:Frobnicate, opset 1): no kernel for this op/opset/types in "
+            "CPUExecutionProvider");
 
   SessionOptions opts;
   opts.providers = {"CUDAExecutionProvider"};
