@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "ferry/error.h"
+#include "ir/schema_text.h"
 
 namespace ferry::ir {
 
@@ -13,46 +14,10 @@ namespace {
 
 #include "ir/schemas_generated.inc"
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  for (;;) {
-    size_t p = s.find(sep, start);
-    out.push_back(s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start));
-    if (p == std::string_view::npos) return out;
-    start = p + 1;
-  }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return 0;
-}
-
-std::string unescape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::vector<std::string> split_items(std::string_view s) {
-  std::vector<std::string> out;
-  if (s.empty()) return out;
-  for (std::string_view item : split(s, ',')) out.push_back(unescape(item));
-  return out;
-}
-
-int to_int(std::string_view s) { return static_cast<int>(std::strtoll(std::string(s).c_str(), nullptr, 10)); }
+using schema_text::split;
+using schema_text::split_items;
+using schema_text::to_int;
+using schema_text::unescape;
 
 FormalParameter parse_param(const std::vector<std::string_view>& f) {
   FormalParameter p;
@@ -153,6 +118,8 @@ const Table& table() {
 std::string_view canonical_domain(std::string_view domain) { return domain == "ai.onnx" ? std::string_view() : domain; }
 
 }  // namespace
+
+std::span<const char* const> schema_text::function_lines() { return kFunctionLines; }
 
 const AttributeSpec* OpSchema::find_attribute(std::string_view attr_name) const {
   for (const AttributeSpec& a : attributes)

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +48,31 @@ struct OpSchema {
 
   const AttributeSpec* find_attribute(std::string_view name) const;
 };
+
+/// A function body the spec defines for an op (onnx.defs `function_opset_versions`): the op means
+/// this graph of other ops. Context-dependent bodies (built per input types, e.g.
+/// LayerNormalization, Softmax-13) are not here.
+struct FunctionBody {
+  std::string domain;  ///< of the op the body defines; "" for ai.onnx
+  std::string name;
+  int since_version = 1;       ///< the schema version it belongs to
+  int64_t function_opset = 0;  ///< the opset the body's nodes are written against
+  /// The body's opset imports: domain ("" = ai.onnx) -> version.
+  std::map<std::string, int64_t> opset_imports;
+  /// Attribute names the body may reference (defaults: the op's schema).
+  std::vector<std::string> attributes;
+  /// inputs = the formal inputs, outputs = the formal outputs (positionally), nodes in order;
+  /// attributes taking the caller's value carry Attribute::ref_attr_name. Graph attributes
+  /// (If/Loop bodies) are subgraphs whose parent is this graph.
+  std::shared_ptr<const Graph> graph;
+};
+
+/// The body in force for `op` at `opset`: the op's schema at that opset (find_schema) has static
+/// bodies; the one written for the highest opset <= `opset` (onnx's rule), else the lowest
+/// one above it (the caller checks that its ops mean the same at `opset`). null when none.
+const FunctionBody* find_function_body(std::string_view domain, std::string_view op, int64_t opset);
+/// Every static body of every schema version, by (domain, name, since_version, function_opset).
+std::vector<const FunctionBody*> all_function_bodies();
 
 /// The schema in force for `op` at `opset`: the highest since_version <= opset.
 /// null when the op does not exist in that domain at that opset.

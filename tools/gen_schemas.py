@@ -16,6 +16,23 @@ percent-escaped so that '%', '|', ',' and non-printable bytes never appear raw):
     T|name|list_index
 
 I, O, A and T lines belong to the closest S line above them.
+
+A second array, kFunctionLines, holds the static function bodies the spec defines (an op's
+`function_opset_versions`; context-dependent bodies, built per input types, are not here):
+
+    F|domain|name|since|function_opset|opsets|inputs|outputs|attributes
+                                         a body of schema (domain, name, since) written against
+                                         `function_opset`; opsets: domain=version items (the body's
+                                         imports); formal input/output and attribute names
+    N|op_type|domain|name|inputs|outputs a node ('' items are omitted inputs/outputs)
+    B|name|type|ref|value...             an attribute of the last node; ref: the caller attribute it
+                                         takes (then no value). value by type: 1 float, 2 int,
+                                         3 string, 6 floats, 7 ints, 8 strings (items), 4 tensor as
+                                         three fields dtype|dims|little-endian bytes in hex
+    G|attribute|graph_name|inputs|input_dtypes|outputs
+                                         a graph attribute of the last node: the lines up to the
+                                         matching E are its nodes (nested G..E allowed)
+    E                                    ends the innermost G
 """
 import argparse
 import os
@@ -84,6 +101,87 @@ def param_line(kind, p):
     return "|".join([kind, esc(p.name), OPTION[p.option], esc(p.type_str), str(min_arity)])
 
 
+def tensor_fields(t):
+    from onnx import numpy_helper
+
+    if t.data_type == onnx.TensorProto.STRING or t.data_location == onnx.TensorProto.EXTERNAL:
+        raise SystemExit(f"function body tensor '{t.name}': string / external tensors are not encoded")
+    array = numpy_helper.to_array(t)
+    raw = array.astype(array.dtype.newbyteorder("<")).tobytes()
+    return [str(t.data_type), ",".join(str(d) for d in t.dims), raw.hex()]
+
+
+def attribute_line(a):
+    head = ["B", esc(a.name), str(int(a.type)), esc(a.ref_attr_name)]
+    if a.ref_attr_name:
+        return "|".join(head)
+    t = a.type
+    if t == AttributeProto.FLOAT:
+        value = [float_text(a.f)]
+    elif t == AttributeProto.INT:
+        value = [str(a.i)]
+    elif t == AttributeProto.STRING:
+        value = [esc(a.s)]
+    elif t == AttributeProto.FLOATS:
+        value = [",".join(float_text(v) for v in a.floats)]
+    elif t == AttributeProto.INTS:
+        value = [",".join(str(v) for v in a.ints)]
+    elif t == AttributeProto.STRINGS:
+        value = [",".join(esc(v) for v in a.strings)]
+    elif t == AttributeProto.TENSOR:
+        value = tensor_fields(a.t)
+    else:
+        raise SystemExit(f"function body attribute '{a.name}' of type {t} is not encoded")
+    return "|".join(head + value)
+
+
+def items(names):
+    return ",".join(esc(n) for n in names)
+
+
+def node_lines(nodes, out):
+    for n in nodes:
+        out.append("|".join(["N", esc(n.op_type), esc(n.domain), esc(n.name), items(n.input), items(n.output)]))
+        graphs = []
+        for a in n.attribute:
+            if a.type == AttributeProto.GRAPH and not a.ref_attr_name:
+                graphs.append(a)
+            else:
+                out.append(attribute_line(a))
+        for a in graphs:
+            g = a.g
+            if g.initializer or g.sparse_initializer:
+                raise SystemExit(f"function body subgraph '{g.name}': initializers are not encoded")
+            dtypes = [str(v.type.tensor_type.elem_type) if v.type.HasField("tensor_type") else "0" for v in g.input]
+            out.append("|".join(["G", esc(a.name), esc(g.name), items(v.name for v in g.input), ",".join(dtypes),
+                                 items(v.name for v in g.output)]))
+            node_lines(g.node, out)
+            out.append("E")
+
+
+def function_lines(schemas):
+    out = []
+    for s in schemas:
+        for version in sorted(s.function_opset_versions):
+            f = onnx.FunctionProto()
+            f.ParseFromString(s.get_function_with_opset_version(version))
+            if f.attribute_proto:
+                raise SystemExit(f"{s.name}: function attribute defaults are not encoded (the schema has them)")
+            opsets = items(f"{o.domain}={o.version}" for o in f.opset_import)
+            out.append("|".join(["F", esc(s.domain), esc(s.name), str(s.since_version), str(version), opsets,
+                                 items(f.input), items(f.output), items(f.attribute)]))
+            node_lines(f.node, out)
+    return out
+
+
+def c_array(name, lines):
+    out = [f"static const char* const {name}[] = {{\n"]
+    for line in lines:
+        out.append('    "' + line.replace("\\", "\\\\").replace('"', '\\"') + '",\n')
+    out.append("};\n")
+    return out
+
+
 def generate():
     schemas = sorted(defs.get_all_schemas_with_history(), key=lambda s: (s.domain, s.name, s.since_version))
     lists = {}
@@ -110,10 +208,8 @@ def generate():
             body.append("|".join(["T", esc(tc.type_param_str), str(lists[key])]))
     lines = list_lines + body
     out = [HEADER.format(version=onnx.__version__)]
-    out.append("static const char* const kSchemaLines[] = {\n")
-    for line in lines:
-        out.append('    "' + line.replace("\\", "\\\\").replace('"', '\\"') + '",\n')
-    out.append("};\n")
+    out += c_array("kSchemaLines", lines)
+    out += c_array("kFunctionLines", function_lines(schemas))
     return "".join(out)
 
 
