@@ -67,10 +67,10 @@ struct SpatialGeometry {
 /// node when the attributes disagree with the input rank or the output would be empty.
 inline SpatialGeometry resolve_geometry(const ConvPoolAttributes& a, const std::vector<int64_t>& in,
                                         const std::vector<int64_t>& kernel, bool use_ceil,
-                                        const ir::Node& node) {
+                                        const ir::Node& /*node*/) {
   const size_t nd = in.size();
   auto bad = [&](const std::string& what) {
-    return Error(ErrorCode::kInvalidArgument, node.describe() + ": " + what + " (input spatial rank " +
+    return Error(ErrorCode::kInvalidArgument, what + " (input spatial rank " +
                                                   std::to_string(nd) + ")");
   };
   if (kernel.size() != nd) throw bad("kernel has " + std::to_string(kernel.size()) + " dims");

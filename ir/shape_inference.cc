@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ir/infer/common.h"
 
@@ -26,6 +27,12 @@ void ensure_registered() {
     infer::register_elementwise();
     infer::register_nn();
     infer::register_tensor();
+    infer::register_elementwise_ext();
+    infer::register_reduce();
+    infer::register_nn_ext();
+    infer::register_rnn();
+    infer::register_quantization();
+    infer::register_tensor_ext();
   });
 }
 
@@ -87,6 +94,13 @@ void InferenceContext::set_output_type(size_t i, Type t) {
 void InferenceContext::set_output_value(size_t i, std::vector<Dim> v) {
   if (i < node_.outputs().size() && static_cast<int64_t>(v.size()) <= infer::kMaxTrackedElements)
     known_values_[node_.inputs().size() + i] = std::move(v);
+}
+
+std::vector<Type> InferenceContext::infer_subgraph(const Graph& graph, const std::vector<Type>& inputs) {
+  if (subgraphs_) return subgraphs_(graph, inputs);
+  std::vector<Type> out;
+  for (const Value* v : graph.outputs()) out.push_back(v ? v->type() : Type());
+  return out;
 }
 
 void InferenceContext::fail(const std::string& what) const {
@@ -190,16 +204,36 @@ struct Walker {
     }
   }
 
+  // Subgraphs already inferred through InferenceContext::infer_subgraph (with typed inputs).
+  std::unordered_set<const Graph*> walked;
+
+  // The node's inference may infer its subgraphs with typed inputs first; the rest are walked
+  // afterwards with the types they declare.
   void walk(Graph& g) {
+    walked.insert(&g);
     seed_values(g);
     for (Node* node : g.nodes()) {
-      for (Attribute& a : node->mutable_attributes()) {
-        if (a.g) walk(*a.g);
-        for (auto& sg : a.graphs)
-          if (sg) walk(*sg);
-      }
       infer_node(*node);
+      for (Attribute& a : node->mutable_attributes()) {
+        if (a.g && !walked.count(a.g.get())) walk(*a.g);
+        for (auto& sg : a.graphs)
+          if (sg && !walked.count(sg.get())) walk(*sg);
+      }
     }
+  }
+
+  std::vector<Type> walk_typed(const Graph& cg, const std::vector<Type>& inputs) {
+    Graph& g = const_cast<Graph&>(cg);  // the walker owns the model it infers
+    for (size_t i = 0; i < inputs.size() && i < g.inputs().size(); ++i) {
+      Value* v = g.inputs()[i];
+      if (!v || inputs[i].kind == Type::Kind::kUnknown) continue;
+      auto merged = merge(v->type(), inputs[i]);
+      if (merged) v->set_type(std::move(*merged));
+    }
+    walk(g);
+    std::vector<Type> out;
+    for (const Value* v : g.outputs()) out.push_back(v ? v->type() : Type());
+    return out;
   }
 
   void infer_node(Node& node) {
@@ -214,6 +248,7 @@ struct Walker {
       if (it != values.end()) known[i] = it->second;
     }
     InferenceContext ctx(node, opset, symbols, known);
+    ctx.set_subgraph_inferrer([this](const Graph& g, const std::vector<Type>& in) { return walk_typed(g, in); });
     // On any failure the outputs keep their declared types.
     auto restore = [&] {
       for (size_t i = 0; i < node.outputs().size(); ++i)
@@ -250,7 +285,7 @@ struct Walker {
 }  // namespace
 
 void infer_shapes(Model& model, const InferenceOptions& options) {
-  Walker w{model, options, SymbolFactory(), {}};
+  Walker w{model, options, SymbolFactory(), {}, {}};
   reserve_graph_symbols(model.graph(), w.symbols);
   w.walk(model.graph());
 }

@@ -5,11 +5,13 @@
 
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/cpu_provider.h"
+#include "execution_providers/cpu/elementwise/elementwise.h"
 
 namespace ferry::ep::cpu {
 namespace {
 
-using ReluTypes = Types<float, double, int8_t, int16_t, int32_t, int64_t>;
+using ReluTypes = Types<float, double, int8_t, int16_t, int32_t, int64_t, Float16, BFloat16>;
+using SigmoidTanhTypes = Types<float, double, Float16, BFloat16>;
 
 struct ReluOp {
   template <typename A> static auto apply(const A& x) { return x.max(typename A::Scalar(0)); }
@@ -30,13 +32,21 @@ class Unary final : public Kernel {
     const Tensor& x = ctx.required_input(0);
     visit_dtype(TypeList{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+      using C = ew::Compute<T>;  // the half types: through float
+      using Arr = Eigen::Array<C, Eigen::Dynamic, 1>;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();  // may alias x
       ctx.thread_pool().parallel_for(x.element_count(), 4.0, [&](int64_t b, int64_t e) {
-        Eigen::Map<const Arr> in(px + b, e - b);
-        Eigen::Map<Arr> out(py + b, e - b);
-        out = Op::apply(in);
+        if constexpr (ew::kIsHalf<T>) {
+          Arr v(e - b);
+          for (int64_t i = b; i < e; ++i) v[i - b] = ew::load(px[i]);
+          v = Op::apply(v);
+          for (int64_t i = b; i < e; ++i) py[i] = ew::store<T>(v[i - b]);
+        } else {
+          Eigen::Map<const Arr> in(px + b, e - b);
+          Eigen::Map<Arr> out(py + b, e - b);
+          out = Op::apply(in);
+        }
       });
     });
   }
@@ -46,6 +56,11 @@ class Unary final : public Kernel {
 bool relu_supports(const ir::Node& node, int64_t opset) {
   const ir::Value* x = node.input(0);
   return opset >= 14 || x == nullptr || !dtype_is_integer(x->dtype());
+}
+
+bool not_half_input(const ir::Node& node, int64_t) {
+  const ir::Value* x = node.input(0);
+  return x == nullptr || (x->dtype() != DataType::kFloat16 && x->dtype() != DataType::kBFloat16);
 }
 
 struct SoftmaxAttributes {
@@ -111,9 +126,11 @@ void register_activation_kernels(KernelRegistry& r) {
   auto& relu = r.add("Relu", {6, 13, 14}, make_kernel<Unary<ReluOp, ReluTypes>>, ReluTypes::dtypes());
   relu.supports = relu_supports;
   relu.in_place_inputs = {0};
-  r.add("Sigmoid", {6, 13}, make_kernel<Unary<SigmoidOp, FloatTypes>>, FloatTypes::dtypes()).in_place_inputs = {0};
-  r.add("Tanh", {6, 13}, make_kernel<Unary<TanhOp, FloatTypes>>, FloatTypes::dtypes()).in_place_inputs = {0};
-  r.add("Softmax", {1, 11, 13}, make_kernel<Softmax>, FloatTypes::dtypes()).in_place_inputs = {0};
+  r.add("Sigmoid", {6, 13}, make_kernel<Unary<SigmoidOp, SigmoidTanhTypes>>, SigmoidTanhTypes::dtypes()).in_place_inputs = {0};
+  r.add("Tanh", {6, 13}, make_kernel<Unary<TanhOp, SigmoidTanhTypes>>, SigmoidTanhTypes::dtypes()).in_place_inputs = {0};
+  auto& softmax = r.add("Softmax", {1, 11, 13}, make_kernel<Softmax>, FloatTypes::dtypes());
+  softmax.in_place_inputs = {0};
+  softmax.supports = not_half_input;  // the half types: elementwise/softmax.cc
 }
 
 }  // namespace ferry::ep::cpu

@@ -161,17 +161,19 @@ inline bool byte_addressable(DataType dt) {
 // ---------------------------------------------------------------------------------------------
 // Errors and small shape helpers.
 
-[[noreturn]] inline void fail(const KernelContext& ctx, ErrorCode code, const std::string& msg) {
-  throw Error(code, ctx.node().describe() + ": " + msg);
+// The runtime prefixes every kernel error with the model and the node (name, op, opset), so
+// kernel messages say only what is wrong with which input or attribute.
+[[noreturn]] inline void fail(const KernelContext&, ErrorCode code, const std::string& msg) {
+  throw Error(code, msg);
 }
-[[noreturn]] inline void fail_model(const KernelInfo& info, const std::string& msg) {
-  throw Error(ErrorCode::kInvalidModel, info.node().describe() + ": " + msg);
+[[noreturn]] inline void fail_model(const KernelInfo&, const std::string& msg) {
+  throw Error(ErrorCode::kInvalidModel, msg);
 }
 
-/// Normalises a possibly negative axis into [0, rank); kInvalidArgument naming `node` otherwise.
-inline int64_t normalize_axis(int64_t axis, int64_t rank, const ir::Node& node) {
+/// Normalises a possibly negative axis into [0, rank); kInvalidArgument otherwise.
+inline int64_t normalize_axis(int64_t axis, int64_t rank, const ir::Node& /*node*/) {
   if (axis < -rank || axis >= rank)
-    throw Error(ErrorCode::kInvalidArgument, node.describe() + ": axis " + std::to_string(axis) +
+    throw Error(ErrorCode::kInvalidArgument, "axis " + std::to_string(axis) +
                                                  " is out of range for rank " + std::to_string(rank) +
                                                  " (valid: [" + std::to_string(-rank) + ", " +
                                                  std::to_string(rank - 1) + "])");
@@ -216,7 +218,7 @@ inline void copy_elements(const Tensor& src, Tensor& dst) {
 
 /// Output shape of broadcasting a with b; kInvalidArgument naming the node when incompatible.
 inline std::vector<int64_t> broadcast_shape(std::span<const int64_t> a, std::span<const int64_t> b,
-                                            const ir::Node& node) {
+                                            const ir::Node& /*node*/) {
   const size_t rank = std::max(a.size(), b.size());
   std::vector<int64_t> out(rank);
   for (size_t i = 0; i < rank; ++i) {
@@ -228,7 +230,7 @@ inline std::vector<int64_t> broadcast_shape(std::span<const int64_t> a, std::spa
       out[i] = db;
     } else {
       throw Error(ErrorCode::kInvalidArgument,
-                  node.describe() + ": shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
+                  "shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
                       " cannot be broadcast (dim " + std::to_string(i) + ": " + std::to_string(da) +
                       " vs " + std::to_string(db) + ")");
     }

@@ -7,6 +7,14 @@ CpuProvider::CpuProvider() {
   register_activation_kernels(registry_);
   register_nn_kernels(registry_);
   register_tensor_kernels(registry_);
+  register_elementwise_kernels(registry_);
+  register_reduce_kernels(registry_);
+  register_nn_ext_kernels(registry_);
+  register_rnn_kernels(registry_);
+  register_quantization_kernels(registry_);
+  register_tensor_ext_kernels(registry_);
+  register_control_flow_kernels(registry_);
+  register_sequence_kernels(registry_);
 }
 
 }  // namespace ferry::ep::cpu

@@ -13,6 +13,13 @@ namespace ferry::ir::infer {
 void register_elementwise();
 void register_nn();
 void register_tensor();
+void register_control_flow();  // control_flow.cc: If Loop Scan, sequences, optionals
+void register_elementwise_ext();  // infer/elementwise_ext.cc
+void register_reduce();   // infer/reduce.cc
+void register_nn_ext();   // infer/nn_ext.cc
+void register_rnn();      // infer/rnn.cc
+void register_quantization();  // infer/quantization.cc
+void register_tensor_ext();  // infer/tensor_ext.cc
 
 /// A Dim holding any integer, negative ones included (tensor values such as Reshape's -1).
 Dim int_dim(int64_t v);

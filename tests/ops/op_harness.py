@@ -78,7 +78,7 @@ def random_input(spec: In, rng: np.random.Generator) -> np.ndarray:
         v = np.abs(v) + 0.5
     elif spec.kind == "nonzero":
         v = np.where(np.abs(v) < 0.25, 0.5, v)
-    return v.astype(dt)
+    return np.asarray(v, dtype=dt)  # 0-d stays an array (np.where/abs on 0-d give scalars)
 
 
 def tolerance(dtype: np.dtype, case: Case) -> tuple[float, float]:

@@ -79,8 +79,9 @@ TEST(KernelContext, RequiredInputNamesNodeAndInput) {
     t.run();
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("node 'n0' (Add)"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("input 1"), std::string::npos) << e.what();
+    // The runtime puts the node in front; the kernel's own message does not repeat it.
+    EXPECT_EQ(std::string(e.what()).find("node 'n0'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("required input 1 is missing"), std::string::npos) << e.what();
   }
 }
 
@@ -391,7 +392,7 @@ TEST(CpuTensor, GatherOutOfRangeIsAnErrorNamingNodeIndexAndDim) {
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
-    EXPECT_NE(msg.find("node 'n0' (Gather)"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("node 'n0'"), std::string::npos) << msg;  // the runtime names the node
     EXPECT_NE(msg.find("index 3"), std::string::npos) << msg;
     EXPECT_NE(msg.find("size 3"), std::string::npos) << msg;
   }

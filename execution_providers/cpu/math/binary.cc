@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/elementwise/elementwise.h"
 #include "execution_providers/cpu/families.h"
 
 namespace ferry::ep::cpu {
@@ -41,6 +42,14 @@ struct DivOp {
   }
 };
 
+/// Op::apply on T, the half types through float.
+template <typename Op, typename T> T apply(T a, T b) {
+  if constexpr (ew::kIsHalf<T>) return ew::store<T>(Op::apply(ew::load(a), ew::load(b)));
+  else return Op::apply(a, b);
+}
+
+using BinaryTypes = decltype(ew::concat_types(NumericTypes{}, ew::HalfTypes{}));
+
 template <typename Op, typename T>
 void binary_rows(const BroadcastPlan& plan, const T* a, const T* b, T* out, int64_t begin, int64_t end) {
   const int64_t n = plan.inner;
@@ -49,15 +58,15 @@ void binary_rows(const BroadcastPlan& plan, const T* a, const T* b, T* out, int6
     const T* pb = b + bo;
     T* po = out + row * n;
     if (plan.a_step && plan.b_step) {
-      for (int64_t i = 0; i < n; ++i) po[i] = Op::apply(pa[i], pb[i]);
+      for (int64_t i = 0; i < n; ++i) po[i] = apply<Op>(pa[i], pb[i]);
     } else if (plan.a_step) {
       const T vb = pb[0];
-      for (int64_t i = 0; i < n; ++i) po[i] = Op::apply(pa[i], vb);
+      for (int64_t i = 0; i < n; ++i) po[i] = apply<Op>(pa[i], vb);
     } else if (plan.b_step) {
       const T va = pa[0];
-      for (int64_t i = 0; i < n; ++i) po[i] = Op::apply(va, pb[i]);
+      for (int64_t i = 0; i < n; ++i) po[i] = apply<Op>(va, pb[i]);
     } else {
-      const T v = Op::apply(pa[0], pb[0]);
+      const T v = apply<Op>(pa[0], pb[0]);
       for (int64_t i = 0; i < n; ++i) po[i] = v;
     }
   });
@@ -75,7 +84,7 @@ class Binary final : public Kernel {
       fail(ctx, ErrorCode::kInvalidArgument,
            "inputs must have the same element type, got " + a.describe() + " and " + b.describe());
     const BroadcastPlan plan(a.shape(), b.shape(), ctx.node());
-    visit_dtype(NumericTypes{}, a.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(BinaryTypes{}, a.dtype(), ctx.node().describe(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<Op, DivOp> && std::is_integral_v<T>) {
         for (T v : b.span<T>())
@@ -96,10 +105,10 @@ class Binary final : public Kernel {
 }  // namespace
 
 void register_binary_kernels(KernelRegistry& r) {
-  r.add("Add", {7, 13, 14}, make_kernel<Binary<AddOp>>, NumericTypes::dtypes()).in_place_inputs = {0, 1};
-  r.add("Sub", {7, 13, 14}, make_kernel<Binary<SubOp>>, NumericTypes::dtypes()).in_place_inputs = {0, 1};
-  r.add("Mul", {7, 13, 14}, make_kernel<Binary<MulOp>>, NumericTypes::dtypes()).in_place_inputs = {0, 1};
-  r.add("Div", {7, 13, 14}, make_kernel<Binary<DivOp>>, NumericTypes::dtypes()).in_place_inputs = {0, 1};
+  r.add("Add", {7, 13, 14}, make_kernel<Binary<AddOp>>, BinaryTypes::dtypes()).in_place_inputs = {0, 1};
+  r.add("Sub", {7, 13, 14}, make_kernel<Binary<SubOp>>, BinaryTypes::dtypes()).in_place_inputs = {0, 1};
+  r.add("Mul", {7, 13, 14}, make_kernel<Binary<MulOp>>, BinaryTypes::dtypes()).in_place_inputs = {0, 1};
+  r.add("Div", {7, 13, 14}, make_kernel<Binary<DivOp>>, BinaryTypes::dtypes()).in_place_inputs = {0, 1};
 }
 
 }  // namespace ferry::ep::cpu

@@ -10,14 +10,6 @@
 namespace ferry::ep::cpu {
 namespace {
 
-/// Tensors only: Identity from opset 14 also takes sequences and optionals, which are not
-/// views of a tensor.
-bool tensor_input(const ir::Node& node, int64_t) {
-  const ir::Value* x = node.input(0);
-  return x == nullptr || x->type().kind == ir::Type::Kind::kTensor ||
-         x->type().kind == ir::Type::Kind::kUnknown;
-}
-
 class Reshape final : public Kernel {
  public:
   explicit Reshape(const KernelInfo& info) : allowzero_(info.node().get_int("allowzero", 0) != 0) {}
@@ -155,8 +147,14 @@ class Identity final : public Kernel {
  public:
   explicit Identity(const KernelInfo&) {}
   void compute(KernelContext& ctx) const override {
-    const Tensor& x = ctx.required_input(0);
-    ctx.alias_output(0, x, x.shape());
+    if (const Tensor* x = ctx.input(0)) {
+      ctx.alias_output(0, *x, x->shape());
+      return;
+    }
+    // Identity-14+: a sequence or optional passes through (immutable, so shared).
+    Value v = ctx.input_value(0);
+    if (!v.defined()) ctx.required_input(0);  // throws: missing input
+    ctx.set_output_value(0, std::move(v));
   }
 };
 
@@ -240,7 +238,6 @@ void register_view_kernels(KernelRegistry& r) {
   r.add("Unsqueeze", {1, 11, 13, 21, 23, 24, 25}, make_kernel<Unsqueeze>).output_is_view = true;
   auto& identity = r.add("Identity", {1, 13, 14, 16, 19, 21, 23, 24, 25}, make_kernel<Identity>);
   identity.output_is_view = true;
-  identity.supports = tensor_input;
   r.add("Dropout", {7, 10, 12, 13, 22}, make_kernel<Dropout>, FloatTypes::dtypes()).in_place_inputs = {0};
 }
 

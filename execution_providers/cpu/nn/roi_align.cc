@@ -1,0 +1,250 @@
+// RoiAlign (10: no half-pixel offset; 16+: "half_pixel" by default, "output_half_pixel") with
+// avg or max pooling over bilinear samples, and NonMaxSuppression (per batch and class, score
+// threshold, IoU threshold, max output per class, corner or center box encoding). Both follow
+// onnxruntime's (and the ONNX reference's) arithmetic, max mode's per-corner maximum included.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/nn/float_compute.h"
+#include "execution_providers/cpu/nn/nn_ext.h"
+
+namespace ferry::ep::cpu {
+namespace {
+
+struct RoiAlignAttributes {
+  bool half_pixel;        // "coordinate_transformation_mode": "half_pixel" (16+); none before
+  bool max_mode;          // "mode": "avg"
+  int64_t out_h, out_w;   // "output_height", "output_width": 1
+  int64_t sampling_ratio; // "sampling_ratio": 0 (adaptive)
+  double spatial_scale;   // "spatial_scale": 1.0
+  RoiAlignAttributes(const ir::Node& n, int64_t opset)
+      : half_pixel(opset >= 16 && n.get_string("coordinate_transformation_mode", "half_pixel") == "half_pixel"),
+        max_mode(n.get_string("mode", "avg") == "max"),
+        out_h(n.get_int("output_height", 1)),
+        out_w(n.get_int("output_width", 1)),
+        sampling_ratio(n.get_int("sampling_ratio", 0)),
+        spatial_scale(n.get_float("spatial_scale", 1.0f)) {
+    const std::string mode = n.get_string("mode", "avg");
+    if (mode != "avg" && mode != "max")
+      throw Error(ErrorCode::kInvalidModel, "attribute 'mode' is '" + mode + "' (valid: avg, max)");
+    if (out_h < 1 || out_w < 1 || sampling_ratio < 0)
+      throw Error(ErrorCode::kInvalidModel, "output_height/output_width must be >= 1 and sampling_ratio >= 0");
+  }
+};
+
+class RoiAlign final : public Kernel {
+ public:
+  explicit RoiAlign(const KernelInfo& info) : a_(info.node(), info.opset()) {}
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& x = ctx.required_input(0);
+    const Tensor& rois = ctx.required_input(1);
+    const Tensor& bi = ctx.required_input(2);
+    if (x.rank() != 4 || rois.rank() != 2 || rois.dim(1) != 4 || bi.rank() != 1 || bi.dim(0) != rois.dim(0))
+      fail(ctx, ErrorCode::kInvalidArgument, "expected X [N,C,H,W], rois [R,4] and batch_indices [R], got " +
+                                                 x.describe() + ", " + rois.describe() + ", " + bi.describe());
+    const std::vector<int64_t> batch = read_int_list(bi, ctx, "input 'batch_indices'");
+    const int64_t r = rois.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+    for (int64_t b : batch)
+      if (b < 0 || b >= x.dim(0))
+        fail(ctx, ErrorCode::kInvalidArgument, "batch index " + std::to_string(b) + " is outside [0, " + std::to_string(x.dim(0)) + ")");
+    std::vector<double> roi(static_cast<size_t>(rois.element_count()));
+    visit_dtype(FloatHalfTypes{}, rois.dtype(), ctx.node().describe(), [&](auto tag) {
+      using R = typename decltype(tag)::type;
+      for (size_t i = 0; i < roi.size(); ++i) roi[i] = static_cast<double>(to_compute(rois.data<R>()[i]));
+    });
+    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      const T* px = x.data<T>();
+      T* py = ctx.allocate_output(0, x.dtype(), {r, c, a_.out_h, a_.out_w}).template data<T>();
+      ctx.thread_pool().parallel_for(r, static_cast<double>(c * a_.out_h * a_.out_w * 16), [&](int64_t r0, int64_t r1) {
+        for (int64_t n = r0; n < r1; ++n) one_roi(px, py, n, roi.data() + n * 4, batch[static_cast<size_t>(n)], c, h, w);
+      });
+    });
+  }
+
+ private:
+  struct Sample {
+    int64_t pos[4];
+    double wt[4];
+  };
+
+  template <typename T>
+  void one_roi(const T* px, T* py, int64_t n, const double* box, int64_t b, int64_t c, int64_t h, int64_t w) const {
+    const double off = a_.half_pixel ? 0.5 : 0.0, s = a_.spatial_scale;
+    const double sw = box[0] * s - off, sh = box[1] * s - off, ew = box[2] * s - off, eh = box[3] * s - off;
+    double rw = ew - sw, rh = eh - sh;
+    if (!a_.half_pixel) {
+      rw = std::max(rw, 1.0);
+      rh = std::max(rh, 1.0);
+    }
+    const double bh = rh / static_cast<double>(a_.out_h), bw = rw / static_cast<double>(a_.out_w);
+    // Samples per bin: sampling_ratio, or adaptive (ceil of the bin size).
+    auto grid = [&](double extent, int64_t bins) {
+      if (a_.sampling_ratio > 0) return a_.sampling_ratio;
+      return static_cast<int64_t>(std::ceil(std::clamp(extent / static_cast<double>(bins), 0.0, 1e6)));
+    };
+    const int64_t gh = grid(rh, a_.out_h), gw = grid(rw, a_.out_w);
+    if (gh * gw * a_.out_h * a_.out_w > (int64_t(1) << 26))
+      throw Error(ErrorCode::kInvalidArgument, "roi " + std::to_string(n) + " needs " + std::to_string(gh * gw) +
+                                                   " samples per bin; set sampling_ratio or check the roi coordinates");
+    const double count = static_cast<double>(std::max<int64_t>(gh * gw, 1));
+    std::vector<Sample> samples;
+    for (int64_t ph = 0; ph < a_.out_h; ++ph)
+      for (int64_t pw = 0; pw < a_.out_w; ++pw)
+        for (int64_t iy = 0; iy < gh; ++iy)
+          for (int64_t ix = 0; ix < gw; ++ix) {
+            double y = sh + static_cast<double>(ph) * bh + (static_cast<double>(iy) + 0.5) * bh / static_cast<double>(gh);
+            double xx = sw + static_cast<double>(pw) * bw + (static_cast<double>(ix) + 0.5) * bw / static_cast<double>(gw);
+            Sample smp{};
+            if (y < -1.0 || y > static_cast<double>(h) || xx < -1.0 || xx > static_cast<double>(w)) {
+              samples.push_back(smp);
+              continue;
+            }
+            y = std::max(y, 0.0);
+            xx = std::max(xx, 0.0);
+            int64_t yl = static_cast<int64_t>(y), xl = static_cast<int64_t>(xx), yh, xh;
+            if (yl >= h - 1) {
+              yh = yl = h - 1;
+              y = static_cast<double>(yl);
+            } else {
+              yh = yl + 1;
+            }
+            if (xl >= w - 1) {
+              xh = xl = w - 1;
+              xx = static_cast<double>(xl);
+            } else {
+              xh = xl + 1;
+            }
+            const double ly = y - static_cast<double>(yl), lx = xx - static_cast<double>(xl), hy = 1 - ly, hx = 1 - lx;
+            smp = {{yl * w + xl, yl * w + xh, yh * w + xl, yh * w + xh}, {hy * hx, hy * lx, ly * hx, ly * lx}};
+            samples.push_back(smp);
+          }
+    const int64_t per_bin = gh * gw;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const T* plane = px + (b * c + ch) * h * w;
+      T* out = py + (n * c + ch) * a_.out_h * a_.out_w;
+      for (int64_t bin = 0; bin < a_.out_h * a_.out_w; ++bin) {
+        double acc = 0;
+        bool first = true;
+        for (int64_t k = 0; k < per_bin; ++k) {
+          const Sample& sp = samples[static_cast<size_t>(bin * per_bin + k)];
+          if (a_.max_mode) {
+            double v = sp.wt[0] * static_cast<double>(to_compute(plane[sp.pos[0]]));
+            for (int j = 1; j < 4; ++j) v = std::max(v, sp.wt[j] * static_cast<double>(to_compute(plane[sp.pos[j]])));
+            acc = first ? v : std::max(acc, v);
+            first = false;
+          } else {
+            for (int j = 0; j < 4; ++j) acc += sp.wt[j] * static_cast<double>(to_compute(plane[sp.pos[j]]));
+          }
+        }
+        out[bin] = from_compute<T>(a_.max_mode ? acc : acc / count);
+      }
+    }
+  }
+
+  RoiAlignAttributes a_;
+};
+
+class NonMaxSuppression final : public Kernel {
+ public:
+  explicit NonMaxSuppression(const KernelInfo& info)
+      : center_point_box_(info.node().get_int("center_point_box", 0) != 0) {}  // "center_point_box": 0
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& boxes = ctx.required_input(0);
+    const Tensor& scores = ctx.required_input(1);
+    if (boxes.rank() != 3 || boxes.dim(2) != 4 || scores.rank() != 3 || scores.dim(0) != boxes.dim(0) ||
+        scores.dim(2) != boxes.dim(1))
+      fail(ctx, ErrorCode::kInvalidArgument, "expected boxes [B,N,4] and scores [B,C,N], got " + boxes.describe() +
+                                                 " and " + scores.describe());
+    int64_t max_out = 0;
+    double iou_threshold = 0, score_threshold = 0;
+    bool use_score = false;
+    if (const Tensor* t = ctx.input_count() > 2 ? ctx.input(2) : nullptr; t != nullptr && t->defined() && t->element_count() > 0)
+      max_out = read_int_list(*t, ctx, "input 'max_output_boxes_per_class'")[0];
+    auto scalar = [&](size_t i, double& v) {
+      const Tensor* t = ctx.input_count() > i ? ctx.input(i) : nullptr;
+      if (t == nullptr || !t->defined() || t->element_count() == 0) return false;
+      visit_dtype(FloatHalfTypes{}, t->dtype(), ctx.node().describe(), [&](auto tag) {
+        v = static_cast<double>(to_compute(t->data<typename decltype(tag)::type>()[0]));
+      });
+      return true;
+    };
+    scalar(3, iou_threshold);
+    use_score = scalar(4, score_threshold);
+    const int64_t nb = boxes.dim(0), nc = scores.dim(1), n = boxes.dim(1);
+    std::vector<double> bx(static_cast<size_t>(boxes.element_count())), sc(static_cast<size_t>(scores.element_count()));
+    visit_dtype(FloatHalfTypes{}, boxes.dtype(), ctx.node().describe(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      for (size_t i = 0; i < bx.size(); ++i) bx[i] = static_cast<double>(to_compute(boxes.data<T>()[i]));
+      for (size_t i = 0; i < sc.size(); ++i) sc[i] = static_cast<double>(to_compute(scores.data<T>()[i]));
+    });
+    // Boxes as [ymin, xmin, ymax, xmax].
+    for (int64_t i = 0; i < nb * n; ++i) {
+      double* b = bx.data() + i * 4;
+      double y1, x1, y2, x2;
+      if (center_point_box_) {
+        x1 = b[0] - b[2] / 2;
+        x2 = b[0] + b[2] / 2;
+        y1 = b[1] - b[3] / 2;
+        y2 = b[1] + b[3] / 2;
+      } else {
+        y1 = std::min(b[0], b[2]);
+        y2 = std::max(b[0], b[2]);
+        x1 = std::min(b[1], b[3]);
+        x2 = std::max(b[1], b[3]);
+      }
+      b[0] = y1, b[1] = x1, b[2] = y2, b[3] = x2;
+    }
+    auto suppress = [&](const double* a, const double* b) {
+      const double area_a = (a[2] - a[0]) * (a[3] - a[1]), area_b = (b[2] - b[0]) * (b[3] - b[1]);
+      if (area_a <= 0 || area_b <= 0) return false;
+      const double iy1 = std::max(a[0], b[0]), ix1 = std::max(a[1], b[1]);
+      const double iy2 = std::min(a[2], b[2]), ix2 = std::min(a[3], b[3]);
+      if (iy2 <= iy1 || ix2 <= ix1) return false;
+      const double inter = (iy2 - iy1) * (ix2 - ix1);
+      return inter / (area_a + area_b - inter) > iou_threshold;
+    };
+    std::vector<int64_t> selected;
+    std::vector<int64_t> order;
+    for (int64_t b = 0; b < nb; ++b)
+      for (int64_t c = 0; c < nc; ++c) {
+        if (max_out <= 0) continue;
+        const double* s = sc.data() + (b * nc + c) * n;
+        order.clear();
+        for (int64_t i = 0; i < n; ++i)
+          if (!use_score || s[i] > score_threshold) order.push_back(i);
+        std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return s[i] > s[j]; });
+        std::vector<int64_t> kept;
+        for (int64_t i : order) {
+          if (static_cast<int64_t>(kept.size()) >= max_out) break;
+          bool ok = true;
+          for (int64_t k : kept)
+            if (suppress(bx.data() + (b * n + k) * 4, bx.data() + (b * n + i) * 4)) {
+              ok = false;
+              break;
+            }
+          if (ok) kept.push_back(i);
+        }
+        for (int64_t k : kept) selected.insert(selected.end(), {b, c, k});
+      }
+    const int64_t count = static_cast<int64_t>(selected.size() / 3);
+    int64_t* out = ctx.allocate_output(0, DataType::kInt64, {count, 3}).data<int64_t>();
+    std::copy(selected.begin(), selected.end(), out);
+  }
+
+ private:
+  bool center_point_box_;
+};
+
+}  // namespace
+
+void register_roi_kernels(KernelRegistry& r) {
+  r.add("RoiAlign", {10, 16, 22}, make_kernel<RoiAlign>, FloatHalfTypes::dtypes());
+  r.add("NonMaxSuppression", {10, 11}, make_kernel<NonMaxSuppression>, {DataType::kFloat});
+}
+
+}  // namespace ferry::ep::cpu

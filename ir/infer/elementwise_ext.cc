@@ -1,0 +1,81 @@
+// Inference for the element-wise ops of execution_providers/cpu/elementwise/: unary math and
+// activations (same type and shape), IsNaN/IsInf (bool, same shape), broadcasting binary and
+// variadic ops (the first input's type, or bool for logic and comparisons) and Where.
+#include "ir/infer/common.h"
+
+namespace ferry::ir::infer {
+
+namespace {
+
+void same_as_input(InferenceContext& ctx) {
+  const Type& t = ctx.input_type(0);
+  ctx.set_output_type(0, t.kind == Type::Kind::kUnknown ? Type::tensor(DataType::kUndefined) : t);
+}
+
+void bool_same_shape(InferenceContext& ctx) {
+  ctx.set_output_type(0, Type::tensor(DataType::kBool, ctx.input_type(0).shape));
+}
+
+/// Every present input in [first, input_count()) has one element type; returns it.
+DataType common_type(InferenceContext& ctx, size_t first) {
+  DataType dt = DataType::kUndefined;
+  for (size_t i = first; i < ctx.input_count(); ++i) {
+    if (!ctx.has_input(i)) continue;
+    const DataType t = input_dtype(ctx, i);
+    if (t == DataType::kUndefined) continue;
+    if (dt != DataType::kUndefined && t != dt)
+      ctx.fail("input types differ: " + std::string(dtype_name(dt)) + " and " + std::string(dtype_name(t)));
+    dt = t;
+  }
+  return dt;
+}
+
+Shape broadcast_inputs(InferenceContext& ctx, size_t first) {
+  std::vector<Shape> shapes;
+  for (size_t i = first; i < ctx.input_count(); ++i)
+    if (ctx.has_input(i)) shapes.push_back(ctx.input_type(i).shape);
+  return broadcast_shapes(ctx, shapes);
+}
+
+/// Broadcasting op whose inputs share one type, the output's too (Mod, Max, Sum, BitShift...).
+void broadcast_same_type(InferenceContext& ctx) {
+  const DataType dt = common_type(ctx, 0);
+  ctx.set_output_type(0, Type::tensor(dt, broadcast_inputs(ctx, 0)));
+}
+
+/// Broadcasting op with a bool output (And, Equal, Less...).
+void broadcast_bool(InferenceContext& ctx) {
+  common_type(ctx, 0);
+  ctx.set_output_type(0, Type::tensor(DataType::kBool, broadcast_inputs(ctx, 0)));
+}
+
+/// Pow: the base's type, the exponent's may differ.
+void pow(InferenceContext& ctx) {
+  ctx.set_output_type(0, Type::tensor(input_dtype(ctx, 0), broadcast_inputs(ctx, 0)));
+}
+
+void where(InferenceContext& ctx) {
+  const DataType dt = common_type(ctx, 1);
+  ctx.set_output_type(0, Type::tensor(dt, broadcast_inputs(ctx, 0)));
+}
+
+}  // namespace
+
+void register_elementwise_ext() {
+  for (const char* op :
+       {"Abs", "Neg", "Sqrt", "Exp", "Log", "Ceil", "Floor", "Round", "Reciprocal", "Sign", "Erf", "Sin",
+        "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Not",
+        "BitwiseNot", "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus",
+        "Softsign", "PRelu", "ThresholdedRelu", "Gelu", "Mish", "Shrink", "LogSoftmax", "Hardmax",
+        "Clip"})
+    register_inference("", op, 1, same_as_input);
+  for (const char* op : {"IsNaN", "IsInf"}) register_inference("", op, 1, bool_same_shape);
+  for (const char* op : {"Mod", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "Max", "Min", "Sum", "Mean"})
+    register_inference("", op, 1, broadcast_same_type);
+  for (const char* op : {"And", "Or", "Xor", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"})
+    register_inference("", op, 1, broadcast_bool);
+  register_inference("", "Pow", 1, pow);
+  register_inference("", "Where", 9, where);
+}
+
+}  // namespace ferry::ir::infer
