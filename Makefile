@@ -24,7 +24,7 @@ build: setup $(BUILD)/build.ninja
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
 $(BUILD_ASAN)/build.ninja: | setup
-	$(CMAKE) -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+	$(CMAKE) -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O0" \
 	  -DFERRY_SANITIZE=ON -DFERRY_BUILD_PYTHON=OFF -DPython_EXECUTABLE=$(abspath $(PYTHON))
 
 build-asan: setup $(BUILD_ASAN)/build.ninja
