@@ -50,13 +50,6 @@ size_t ArenaPool::size() const {
   return created_;
 }
 
-std::string kernel_message(const ir::Node& node, const std::exception& e) {
-  std::string msg = e.what();
-  const std::string who = node.describe() + ": ";
-  if (msg.rfind(who, 0) == 0) msg.erase(0, who.size());
-  return msg;
-}
-
 namespace {
 
 struct Range {
@@ -190,13 +183,13 @@ std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, Arena
                                                " ('" + graph.values[id].value->name() + "')");
       }
     } catch (const Error& e) {
-      throw Error(e.code(), source + ": " + node.label + ": " + kernel_message(*node.node, e) +
+      throw Error(e.code(), source + ": " + node.label + ": " + e.what() +
                                 " (inputs: " + describe_inputs(state, node) + ")");
     } catch (const std::bad_alloc&) {
       throw Error(ErrorCode::kRuntime, source + ": " + node.label + ": out of memory (inputs: " +
                                            describe_inputs(state, node) + ")");
     } catch (const std::exception& e) {
-      throw Error(ErrorCode::kRuntime, source + ": " + node.label + ": " + kernel_message(*node.node, e) +
+      throw Error(ErrorCode::kRuntime, source + ": " + node.label + ": " + e.what() +
                                            " (inputs: " + describe_inputs(state, node) + ")");
     }
     for (int id : release_after[i]) {

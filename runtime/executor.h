@@ -58,10 +58,6 @@ std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, Arena
                            const std::vector<int>& output_ids, const ThreadPool& pool,
                            const std::string& source);
 
-/// The message of an error thrown while running or creating `node`'s kernel, without a leading
-/// description of the node (the caller puts the node's label in front).
-std::string kernel_message(const ir::Node& node, const std::exception& e);
-
 /// `v` with every tensor inside that lies in the run's arena (or is borrowed) deep-copied: what
 /// a kernel must do before keeping a tensor inside a sequence or optional.
 Value detach_value(const Value& v, const RunState& state);

@@ -222,9 +222,9 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
     try {
       kernels_.push_back(defs[i]->factory(ep::KernelInfo(*en.node, en.opset, *en.provider, compiler)));
     } catch (const Error& e) {
-      throw Error(e.code(), src + ": " + en.label + ": " + runtime::kernel_message(*en.node, e));
+      throw Error(e.code(), src + ": " + en.label + ": " + e.what());
     } catch (const std::exception& e) {
-      throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": " + runtime::kernel_message(*en.node, e));
+      throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": " + e.what());
     }
     if (!kernels_.back())
       throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": the kernel factory returned nothing");

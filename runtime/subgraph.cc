@@ -37,9 +37,9 @@ class CompiledSubgraph final : public ep::SubgraphRunner {
       try {
         kernels_.push_back(def->factory(ep::KernelInfo(*en.node, en.opset, *en.provider, nested)));
       } catch (const Error& e) {
-        throw Error(e.code(), source_ + ": " + en.label + ": " + kernel_message(*en.node, e));
+        throw Error(e.code(), source_ + ": " + en.label + ": " + e.what());
       } catch (const std::exception& e) {
-        throw Error(ErrorCode::kRuntime, source_ + ": " + en.label + ": " + kernel_message(*en.node, e));
+        throw Error(ErrorCode::kRuntime, source_ + ": " + en.label + ": " + e.what());
       }
       if (!kernels_.back())
         throw Error(ErrorCode::kRuntime, source_ + ": " + en.label + ": the kernel factory returned nothing");

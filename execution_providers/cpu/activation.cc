@@ -30,7 +30,7 @@ class Unary final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     const Tensor& x = ctx.required_input(0);
-    visit_dtype(TypeList{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(TypeList{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using C = ew::Compute<T>;  // the half types: through float
       using Arr = Eigen::Array<C, Eigen::Dynamic, 1>;
@@ -90,7 +90,7 @@ class Softmax final : public Kernel {
       len = rank == 0 ? 1 : s[static_cast<size_t>(axis)];
       stride = product(s, static_cast<size_t>(axis) + 1, s.size());
     }
-    visit_dtype(FloatTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), s).template data<T>();

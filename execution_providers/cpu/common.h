@@ -106,7 +106,7 @@ using NumericTypes =
     Types<float, double, int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t, uint64_t>;
 
 /// Calls `f(std::type_identity<T>{})` for the T in Ts whose DataType is `dt`; throws
-/// kNotImplemented naming `what` (usually Node::describe()) when none matches. The one place a
+/// kNotImplemented naming `what` (which input: "input", "input 'B'") when none matches. The one place a
 /// kernel switches on dtype (STYLE 6).
 template <typename... Ts, typename F>
 decltype(auto) visit_dtype(Types<Ts...>, DataType dt, const std::string& what, F&& f) {
@@ -170,14 +170,16 @@ inline bool byte_addressable(DataType dt) {
   throw Error(ErrorCode::kInvalidModel, msg);
 }
 
-/// Normalises a possibly negative axis into [0, rank); kInvalidArgument otherwise.
-inline int64_t normalize_axis(int64_t axis, int64_t rank, const ir::Node& /*node*/) {
+/// Normalises a possibly negative axis into [0, rank); kInvalidArgument naming `what` otherwise.
+inline int64_t checked_axis(int64_t axis, int64_t rank, const std::string& what) {
   if (axis < -rank || axis >= rank)
-    throw Error(ErrorCode::kInvalidArgument, "axis " + std::to_string(axis) +
-                                                 " is out of range for rank " + std::to_string(rank) +
-                                                 " (valid: [" + std::to_string(-rank) + ", " +
-                                                 std::to_string(rank - 1) + "])");
+    throw Error(ErrorCode::kInvalidArgument, what + " " + std::to_string(axis) + " is out of range for rank " +
+                                                 std::to_string(rank) + " (valid: [" + std::to_string(-rank) +
+                                                 ", " + std::to_string(rank - 1) + "])");
   return axis < 0 ? axis + rank : axis;
+}
+inline int64_t normalize_axis(int64_t axis, int64_t rank, const ir::Node& /*node*/) {
+  return checked_axis(axis, rank, "axis");
 }
 
 inline int64_t product(std::span<const int64_t> dims, size_t begin, size_t end) {
@@ -187,18 +189,21 @@ inline int64_t product(std::span<const int64_t> dims, size_t begin, size_t end) 
 }
 inline int64_t product(std::span<const int64_t> dims) { return product(dims, 0, dims.size()); }
 
-/// Reads a 1-D int32/int64 tensor (shapes, axes...) into int64s.
-inline std::vector<int64_t> read_int_list(const Tensor& t, const KernelContext& ctx, const char* what) {
+/// Elements of an int32/int64 tensor (shapes, axes...) as int64s; kInvalidArgument naming
+/// `what` for other element types.
+inline std::vector<int64_t> read_ints(const Tensor& t, const std::string& what) {
   std::vector<int64_t> out(static_cast<size_t>(t.element_count()));
   if (t.dtype() == DataType::kInt64) {
     for (size_t i = 0; i < out.size(); ++i) out[i] = t.data<int64_t>()[i];
   } else if (t.dtype() == DataType::kInt32) {
     for (size_t i = 0; i < out.size(); ++i) out[i] = t.data<int32_t>()[i];
   } else {
-    fail(ctx, ErrorCode::kInvalidArgument,
-         std::string(what) + " must be int64, got " + t.describe());
+    throw Error(ErrorCode::kInvalidArgument, what + " must be int32 or int64, got " + t.describe());
   }
   return out;
+}
+inline std::vector<int64_t> read_int_list(const Tensor& t, const KernelContext&, const char* what) {
+  return read_ints(t, what);
 }
 
 /// Copies `count` elements (any byte-addressable type, strings included).

@@ -133,7 +133,7 @@ class PRelu final : public Kernel {
     if (plan.out_shape != x.shape())
       fail(ctx, ErrorCode::kInvalidArgument, "slope " + shape_to_string(slope.shape()) +
                                                  " does not broadcast to X " + shape_to_string(x.shape()));
-    visit_dtype(PReluTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(PReluTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       const T* ps = slope.data<T>();

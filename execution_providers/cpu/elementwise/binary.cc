@@ -99,7 +99,7 @@ class BinaryKernel final : public Kernel {
       fail(ctx, ErrorCode::kInvalidArgument,
            "inputs must have the same element type, got " + a.describe() + " and " + b.describe());
     const NaryPlan plan({a.shape(), b.shape()}, ctx.node());
-    visit_dtype(TypeList{}, a.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(TypeList{}, a.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (ChecksIntegerDivisor<Op> && std::is_integral_v<T>) {
         for (T v : b.span<T>())
@@ -167,10 +167,9 @@ class Pow final : public Kernel {
     const Tensor& x = ctx.required_input(0);
     const Tensor& y = ctx.required_input(1);
     const NaryPlan plan({x.shape(), y.shape()}, ctx.node());
-    const std::string what = ctx.node().describe();
-    visit_dtype(PowBaseTypes{}, x.dtype(), what, [&](auto xtag) {
+    visit_dtype(PowBaseTypes{}, x.dtype(), "base", [&](auto xtag) {
       using T = typename decltype(xtag)::type;
-      visit_dtype(PowExponentTypes{}, y.dtype(), what, [&](auto ytag) {
+      visit_dtype(PowExponentTypes{}, y.dtype(), "exponent", [&](auto ytag) {
         using E = typename decltype(ytag)::type;
         const T* px = x.data<T>();
         const E* py = y.data<E>();

@@ -36,7 +36,7 @@ class SoftmaxFamily final : public Kernel {
     const int64_t outer = product(s, 0, ax);
     const int64_t len = attrs_.coerce_2d ? product(s, ax, s.size()) : (rank == 0 ? 1 : s[ax]);
     const int64_t stride = attrs_.coerce_2d ? 1 : product(s, ax + 1, s.size());
-    visit_dtype(TypeList{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(TypeList{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using C = Compute<T>;
       const T* px = x.data<T>();

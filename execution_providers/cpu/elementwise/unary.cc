@@ -100,7 +100,7 @@ class Predicate final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     const Tensor& x = ctx.required_input(0);
-    visit_dtype(TypeList{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(TypeList{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       bool* py = ctx.allocate_output(0, DataType::kBool, x.shape()).template data<bool>();

@@ -59,7 +59,7 @@ class Variadic final : public Kernel {
                                                    in[0]->describe() + " and " + in.back()->describe());
     }
     const NaryPlan plan(input_shapes(ctx), ctx.node());
-    visit_dtype(TypeList{}, dt, ctx.node().describe(), [&](auto tag) {
+    visit_dtype(TypeList{}, dt, "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using C = Compute<T>;
       std::vector<const T*> src;
@@ -102,7 +102,7 @@ class Where final : public Kernel {
       fail(ctx, ErrorCode::kInvalidArgument,
            "X and Y must have the same element type, got " + x.describe() + " and " + y.describe());
     const NaryPlan plan({c.shape(), x.shape(), y.shape()}, ctx.node());
-    visit_by_size(x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_by_size(x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const bool* pc = c.data<bool>();
       const T* px = x.data<T>();
@@ -138,7 +138,7 @@ class Clip final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     const Tensor& x = ctx.required_input(0);
-    visit_dtype(ClipTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(ClipTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using C = Compute<T>;
       C lo, hi;

@@ -84,7 +84,7 @@ class Binary final : public Kernel {
       fail(ctx, ErrorCode::kInvalidArgument,
            "inputs must have the same element type, got " + a.describe() + " and " + b.describe());
     const BroadcastPlan plan(a.shape(), b.shape(), ctx.node());
-    visit_dtype(BinaryTypes{}, a.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(BinaryTypes{}, a.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<Op, DivOp> && std::is_integral_v<T>) {
         for (T v : b.span<T>())

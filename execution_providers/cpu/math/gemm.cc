@@ -53,7 +53,7 @@ class Gemm final : public Kernel {
              "C " + c->describe() + " cannot be broadcast to [" + std::to_string(m) + "," +
                  std::to_string(n) + "]");
     }
-    visit_dtype(FloatTypes{}, a.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatTypes{}, a.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
       Eigen::Map<const Mat> am(a.data<T>(), a.dim(0), a.dim(1));

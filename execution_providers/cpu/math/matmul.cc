@@ -60,7 +60,7 @@ class MatMul final : public Kernel {
       b_off[static_cast<size_t>(i)] = bo;
     }
 
-    visit_dtype(MatMulTypes{}, a.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(MatMulTypes{}, a.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
       const T* pa = a.data<T>();

@@ -49,7 +49,7 @@ class BatchNorm final : public Kernel {
     if (attrs_.training_mode && !attrs_.spatial)
       fail(ctx, ErrorCode::kNotImplemented, "training mode with spatial=0 is not supported");
 
-    visit_dtype(FloatTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       // Reads parameter i, element j, whatever its float type (scale/B and mean/var may
       // differ from T from opset 15).

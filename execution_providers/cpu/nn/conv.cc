@@ -91,7 +91,7 @@ class Conv final : public Kernel {
     std::vector<int64_t> y_shape = {n, m};
     y_shape.insert(y_shape.end(), g.out.begin(), g.out.end());
 
-    visit_dtype(FloatTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       Tensor& y = ctx.allocate_output(0, x.dtype(), y_shape);
       if (y.element_count() == 0) return;

@@ -46,7 +46,7 @@ class ConvTranspose final : public Kernel {
     const TransposeGeometry g = geometry(ctx, x, w);
     std::vector<int64_t> y_shape = {n, m};
     y_shape.insert(y_shape.end(), g.out.begin(), g.out.end());
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using S = typename decltype(tag)::type;  // storage type; half types compute in float
       using T = compute_t<S>;
       using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

@@ -102,7 +102,7 @@ class Einsum final : public Kernel {
       fail(ctx, ErrorCode::kInvalidArgument, "the equation has " + std::to_string(inputs_.size()) + " operands but " +
                                                  std::to_string(ctx.input_count()) + " inputs are given");
     const Tensor& x0 = ctx.required_input(0);
-    visit_dtype(EinsumTypes{}, x0.dtype(), ctx.node().describe(), [&](auto tag) { run<typename decltype(tag)::type>(ctx); });
+    visit_dtype(EinsumTypes{}, x0.dtype(), "input", [&](auto tag) { run<typename decltype(tag)::type>(ctx); });
   }
 
  private:

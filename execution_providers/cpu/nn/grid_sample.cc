@@ -78,11 +78,11 @@ class GridSample final : public Kernel {
     const std::vector<int64_t> dims(x.shape().begin() + 2, x.shape().end());
     const int64_t in_size = product(dims);
     std::vector<double> g(static_cast<size_t>(grid.element_count()));
-    visit_dtype(FloatHalfTypes{}, grid.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, grid.dtype(), "input", [&](auto tag) {
       using G = typename decltype(tag)::type;
       for (size_t i = 0; i < g.size(); ++i) g[i] = static_cast<double>(to_compute(grid.data<G>()[i]));
     });
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), y_shape).template data<T>();
@@ -189,7 +189,7 @@ class AffineGrid final : public Kernel {
     y_shape.push_back(static_cast<int64_t>(nd));
     const std::vector<int64_t> spatial(size.begin() + 2, size.end());
     const int64_t points = product(spatial);
-    visit_dtype(FloatHalfTypes{}, theta.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, theta.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* pt = theta.data<T>();
       T* py = ctx.allocate_output(0, theta.dtype(), y_shape).template data<T>();

@@ -58,7 +58,7 @@ class LpPool final : public Kernel {
     y_shape.insert(y_shape.end(), g.out.begin(), g.out.end());
     const int64_t planes = x.dim(0) * x.dim(1), in_size = g.in_size(), out_size = g.out_size();
     const double p = static_cast<double>(p_);
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), y_shape).template data<T>();
@@ -94,7 +94,7 @@ class GlobalPool final : public Kernel {
     y_shape[1] = x.dim(1);
     const int64_t planes = x.dim(0) * x.dim(1), size = product(x.shape(), 2, x.rank());
     const double p = static_cast<double>(p_);
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), y_shape).template data<T>();
@@ -152,7 +152,7 @@ class MaxUnpool final : public Kernel {
         fail(ctx, ErrorCode::kInvalidArgument, "output shape " + shape_to_string(y_shape) + " is smaller than the unpooled shape " +
                                                    shape_to_string(inferred));
     const int64_t inferred_count = product(inferred);
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       Tensor& y = ctx.allocate_output(0, x.dtype(), y_shape);
       T* py = y.data<T>();

@@ -79,7 +79,7 @@ class AxisNormalization final : public Kernel {
                                                  shape_to_string(norm_shape));
     std::vector<int64_t> stat_shape = x.shape();
     for (size_t d = axis; d < stat_shape.size(); ++d) stat_shape[d] = 1;
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       if (scale.dtype() != x.dtype() || (bias != nullptr && bias->dtype() != x.dtype()))
         fail(ctx, ErrorCode::kInvalidArgument, "'Scale' and 'B' must have X's element type " + x.describe());
@@ -167,7 +167,7 @@ class InstanceNormalization final : public Kernel {
     if (scale.element_count() != c || bias.element_count() != c)
       fail(ctx, ErrorCode::kInvalidArgument, "scale " + scale.describe() + " and B " + bias.describe() + " must have " +
                                                  std::to_string(c) + " elements (channels of " + x.describe() + ")");
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();
       if (x.element_count() == 0) return;
@@ -204,7 +204,7 @@ class GroupNormalization final : public Kernel {
                                                  std::to_string(want) + " elements");
     const int64_t cg = c / g, len = cg * spatial;
     const bool per_channel = per_channel_;
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();
       if (x.element_count() == 0) return;
@@ -231,7 +231,7 @@ class MeanVarianceNormalization final : public Kernel {
     for (int64_t a : axes_) reduced[static_cast<size_t>(normalize_axis(a, rank, ctx.node()))] = true;
     std::vector<bool> kept(reduced.size());
     for (size_t d = 0; d < reduced.size(); ++d) kept[d] = !reduced[d];
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();
       if (x.element_count() == 0) return;
@@ -275,7 +275,7 @@ class LpNormalization final : public Kernel {
     std::vector<int64_t> s = x.shape();
     if (s.empty()) s.push_back(1);
     const int64_t outer = product(s, 0, axis), len = s[axis], inner = product(s, axis + 1, s.size());
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();
@@ -318,7 +318,7 @@ class Lrn final : public Kernel {
     if (x.rank() < 2) fail(ctx, ErrorCode::kInvalidArgument, "input must have rank >= 2, got " + x.describe());
     const int64_t n = x.dim(0), c = x.dim(1), inner = product(x.shape(), 2, x.rank());
     const int64_t lo = (size_ - 1) / 2, hi = size_ - 1 - lo;
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();

@@ -147,7 +147,7 @@ class Pool final : public Kernel {
     const double cost = static_cast<double>(out_size * g.kernel_size());
 
     if constexpr (kind == PoolKind::kMax) {
-      visit_dtype(MaxPoolTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+      visit_dtype(MaxPoolTypes{}, x.dtype(), "input", [&](auto tag) {
         using T = typename decltype(tag)::type;
         const T* px = x.data<T>();
         T* py = ctx.allocate_output(0, x.dtype(), y_shape).template data<T>();
@@ -186,7 +186,7 @@ class Pool final : public Kernel {
         });
       });
     } else {
-      visit_dtype(FloatTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+      visit_dtype(FloatTypes{}, x.dtype(), "input", [&](auto tag) {
         using T = typename decltype(tag)::type;
         const T* px = x.data<T>();
         T* py = ctx.allocate_output(0, x.dtype(), y_shape).template data<T>();
@@ -242,7 +242,7 @@ class GlobalAveragePool final : public Kernel {
     y_shape[0] = x.dim(0);
     y_shape[1] = x.dim(1);
     const int64_t planes = x.dim(0) * x.dim(1), size = product(x.shape(), 2, x.rank());
-    visit_dtype(FloatTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), y_shape).template data<T>();

@@ -315,7 +315,7 @@ class Resize final : public Kernel {
       }
     }
 
-    visit_dtype(ResizeTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(ResizeTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       Tensor& y = ctx.allocate_output(0, x.dtype(), out_shape);
       if (y.element_count() == 0) return;

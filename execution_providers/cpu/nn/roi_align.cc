@@ -51,11 +51,11 @@ class RoiAlign final : public Kernel {
       if (b < 0 || b >= x.dim(0))
         fail(ctx, ErrorCode::kInvalidArgument, "batch index " + std::to_string(b) + " is outside [0, " + std::to_string(x.dim(0)) + ")");
     std::vector<double> roi(static_cast<size_t>(rois.element_count()));
-    visit_dtype(FloatHalfTypes{}, rois.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, rois.dtype(), "input", [&](auto tag) {
       using R = typename decltype(tag)::type;
       for (size_t i = 0; i < roi.size(); ++i) roi[i] = static_cast<double>(to_compute(rois.data<R>()[i]));
     });
-    visit_dtype(FloatHalfTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), {r, c, a_.out_h, a_.out_w}).template data<T>();
@@ -168,7 +168,7 @@ class NonMaxSuppression final : public Kernel {
     auto scalar = [&](size_t i, double& v) {
       const Tensor* t = ctx.input_count() > i ? ctx.input(i) : nullptr;
       if (t == nullptr || !t->defined() || t->element_count() == 0) return false;
-      visit_dtype(FloatHalfTypes{}, t->dtype(), ctx.node().describe(), [&](auto tag) {
+      visit_dtype(FloatHalfTypes{}, t->dtype(), "input", [&](auto tag) {
         v = static_cast<double>(to_compute(t->data<typename decltype(tag)::type>()[0]));
       });
       return true;
@@ -177,7 +177,7 @@ class NonMaxSuppression final : public Kernel {
     use_score = scalar(4, score_threshold);
     const int64_t nb = boxes.dim(0), nc = scores.dim(1), n = boxes.dim(1);
     std::vector<double> bx(static_cast<size_t>(boxes.element_count())), sc(static_cast<size_t>(scores.element_count()));
-    visit_dtype(FloatHalfTypes{}, boxes.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, boxes.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       for (size_t i = 0; i < bx.size(); ++i) bx[i] = static_cast<double>(to_compute(boxes.data<T>()[i]));
       for (size_t i = 0; i < sc.size(); ++i) sc[i] = static_cast<double>(to_compute(scores.data<T>()[i]));

@@ -32,7 +32,7 @@ class Cumulative final : public Kernel {
     std::vector<int64_t> shape = x.shape();
     if (shape.empty()) shape.push_back(1);
     const int64_t outer = product(shape, 0, axis), len = shape[axis], inner = product(shape, axis + 1, shape.size());
-    visit_dtype(CumSumTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(CumSumTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using C = std::conditional_t<kIsFloating<T>, double,
                                    std::conditional_t<std::is_signed_v<compute_t<T>>, int64_t, uint64_t>>;

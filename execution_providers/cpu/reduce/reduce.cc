@@ -147,7 +147,7 @@ class Reduce final : public Kernel {
     }
     std::vector<bool> kept(reduced.size());
     for (size_t d = 0; d < reduced.size(); ++d) kept[d] = !reduced[d];
-    visit_dtype(TypeList{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(TypeList{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       Tensor& y = ctx.allocate_output(0, x.dtype(), y_shape);
       if (y.element_count() == 0) return;
@@ -213,7 +213,7 @@ class ArgReduce final : public Kernel {
     if (len == 0 && outer * inner > 0)
       fail(ctx, ErrorCode::kInvalidArgument, "cannot take the arg" + std::string(kMax ? "max" : "min") +
                                                  " over empty axis " + std::to_string(axis) + " of " + x.describe());
-    visit_dtype(ArgTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(ArgTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       int64_t* py = ctx.allocate_output(0, DataType::kInt64, y_shape).template data<int64_t>();

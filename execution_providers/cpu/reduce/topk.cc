@@ -46,7 +46,7 @@ class TopK final : public Kernel {
                                                  "] for axis " + std::to_string(axis) + " of " + x.describe());
     std::vector<int64_t> y_shape = s;
     y_shape[axis] = k;
-    visit_dtype(TopKTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(TopKTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* pv = ctx.allocate_output(0, x.dtype(), y_shape).template data<T>();

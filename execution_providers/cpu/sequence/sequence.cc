@@ -7,7 +7,7 @@
 namespace ferry::ep::cpu {
 namespace {
 
-const Value& sequence_input(const KernelContext& ctx, const Value& v, size_t i) {
+Value sequence_input(const KernelContext& ctx, Value v, size_t i) {
   if (!v.is_sequence())
     throw Error(ErrorCode::kInvalidArgument, "input " + std::to_string(i) + " must be a sequence, got " +
                                                  (v.defined() ? v.describe() : std::string("nothing")));

@@ -34,7 +34,7 @@ class Concat final : public Kernel {
     const int64_t outer = product(out_shape, 0, axis), inner = product(out_shape, axis + 1, out_shape.size());
     const int64_t out_block = out_shape[axis] * inner;
     if (y.element_count() == 0) return;
-    visit_by_size(first.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_by_size(first.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* out = y.data<T>();
       ctx.thread_pool().parallel_for(outer, static_cast<double>(out_block), [&](int64_t o0, int64_t o1) {

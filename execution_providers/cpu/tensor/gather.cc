@@ -38,7 +38,7 @@ class Gather final : public Kernel {
     const int64_t outer = product(data.shape(), 0, axis);
     const int64_t inner = product(data.shape(), axis + 1, data.rank());
     const int64_t n = static_cast<int64_t>(idx.size());
-    visit_by_size(data.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_by_size(data.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* src = data.data<T>();
       T* dst = y.data<T>();

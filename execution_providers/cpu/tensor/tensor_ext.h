@@ -36,25 +36,10 @@ inline int64_t checked_mul(int64_t a, int64_t b, const std::string& what) {
 }
 
 /// Axis in [-rank, rank) made non-negative; kInvalidArgument naming `what` otherwise.
-inline int64_t axis_in(int64_t axis, int64_t rank, const std::string& what) {
-  if (axis < -rank || axis >= rank)
-    invalid(what + " " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank) + " (valid: [" +
-            std::to_string(-rank) + ", " + std::to_string(rank - 1) + "])");
-  return axis < 0 ? axis + rank : axis;
-}
+inline int64_t axis_in(int64_t axis, int64_t rank, const std::string& what) { return checked_axis(axis, rank, what); }
 
 /// Elements of an int32/int64 tensor as int64s; kInvalidArgument naming `what` for other types.
-inline std::vector<int64_t> ints_of(const Tensor& t, const std::string& what) {
-  std::vector<int64_t> out(static_cast<size_t>(t.element_count()));
-  if (t.dtype() == DataType::kInt64) {
-    for (size_t i = 0; i < out.size(); ++i) out[i] = t.data<int64_t>()[i];
-  } else if (t.dtype() == DataType::kInt32) {
-    for (size_t i = 0; i < out.size(); ++i) out[i] = t.data<int32_t>()[i];
-  } else {
-    invalid(what + " must be int32 or int64, got " + t.describe());
-  }
-  return out;
-}
+inline std::vector<int64_t> ints_of(const Tensor& t, const std::string& what) { return read_ints(t, what); }
 
 /// Row-major strides, in elements.
 inline std::vector<int64_t> strides_of(const std::vector<int64_t>& shape) {

@@ -82,7 +82,7 @@ class Transpose final : public Kernel {
     Tensor& y = ctx.allocate_output(0, x.dtype(), out_shape);
     if (x.element_count() == 0) return;
     const Collapsed c = collapse(x.shape(), perm);
-    visit_by_size(x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_by_size(x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       run<T>(ctx, c, x.data<T>(), y.data<T>(), x.element_count());
     });

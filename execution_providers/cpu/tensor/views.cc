@@ -203,7 +203,7 @@ class Dropout final : public Kernel {
     std::bernoulli_distribution keep(1.0 - ratio);
     std::vector<uint8_t> kept(static_cast<size_t>(x.element_count()));
     for (auto& k : kept) k = keep(rng);
-    visit_dtype(FloatTypes{}, x.dtype(), ctx.node().describe(), [&](auto tag) {
+    visit_dtype(FloatTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();
