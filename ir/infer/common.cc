@@ -96,4 +96,32 @@ Dim unify(const InferenceContext& ctx, const Dim& a, const Dim& b, const std::st
 
 bool is_index_type(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }
 
+Shape matmul_shape(InferenceContext& ctx, size_t ia, size_t ib) {
+  const Shape* a = ranked_shape(ctx, ia);
+  const Shape* b = ranked_shape(ctx, ib);
+  if (!a || !b) return Shape::unknown();
+  if (a->rank() == 0 || b->rank() == 0) ctx.fail("inputs have shapes " + shapes_text({*a, *b}) + "; need rank >= 1");
+  std::vector<Dim> da = a->dims, db = b->dims;
+  const bool a_vec = da.size() == 1, b_vec = db.size() == 1;
+  if (a_vec) da.insert(da.begin(), Dim(1));
+  if (b_vec) db.push_back(Dim(1));
+  unify(ctx, da[da.size() - 1], db[db.size() - 2], "inner dimensions of " + shapes_text({*a, *b}) + " differ");
+  const Shape batch = broadcast_shapes(ctx, {Shape(std::vector<Dim>(da.begin(), da.end() - 2)),
+                                             Shape(std::vector<Dim>(db.begin(), db.end() - 2))});
+  std::vector<Dim> out = batch.dims;
+  if (!a_vec) out.push_back(da[da.size() - 2]);
+  if (!b_vec) out.push_back(db.back());
+  return Shape(std::move(out));
+}
+
+void global_pool(InferenceContext& ctx) {
+  const DataType dt = input_dtype(ctx, 0);
+  const Shape* x = ranked_shape(ctx, 0);
+  if (!x) return ctx.set_output_type(0, Type::tensor(dt));
+  if (x->rank() < 2) ctx.fail("input 'X' has shape " + x->to_string() + ", expected rank >= 2");
+  std::vector<Dim> out = {x->dims[0], x->dims[1]};
+  out.resize(x->rank(), Dim(1));
+  ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(out))));
+}
+
 }  // namespace ferry::ir::infer

@@ -49,4 +49,9 @@ bool is_index_type(DataType t);
 /// Largest tensor whose elements are tracked as a value.
 inline constexpr int64_t kMaxTrackedElements = 1024;
 
+/// numpy matmul shape of inputs ia and ib (unknown when either rank is); fails naming the shapes.
+Shape matmul_shape(InferenceContext& ctx, size_t ia, size_t ib);
+/// GlobalAveragePool / GlobalMaxPool / GlobalLpPool: [N, C, 1, 1, ...].
+void global_pool(InferenceContext& ctx);
+
 }  // namespace ferry::ir::infer

@@ -113,15 +113,6 @@ void conv_pool(InferenceContext& ctx, bool is_conv) {
   if (!is_conv && ctx.output_count() > 1) ctx.set_output_type(1, Type::tensor(DataType::kInt64, s));
 }
 
-void global_pool(InferenceContext& ctx) {
-  const DataType dt = input_dtype(ctx, 0);
-  const Shape* x = ranked_shape(ctx, 0);
-  if (!x) return ctx.set_output_type(0, Type::tensor(dt));
-  if (x->rank() < 2) ctx.fail("input 'X' has shape " + x->to_string() + ", expected rank >= 2");
-  std::vector<Dim> out = {x->dims[0], x->dims[1]};
-  out.resize(x->rank(), Dim(1));
-  ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(out))));
-}
 
 void batch_norm(InferenceContext& ctx) {
   const Type& x = ctx.input_type(0);
@@ -161,23 +152,7 @@ void gemm(InferenceContext& ctx) {
 }
 
 void matmul(InferenceContext& ctx) {
-  const DataType dt = input_dtype(ctx, 0);
-  const Shape* a = ranked_shape(ctx, 0);
-  const Shape* b = ranked_shape(ctx, 1);
-  if (!a || !b) return ctx.set_output_type(0, Type::tensor(dt));
-  if (a->rank() == 0 || b->rank() == 0)
-    ctx.fail("inputs have shapes " + shapes_text({*a, *b}) + "; MatMul needs rank >= 1");
-  std::vector<Dim> da = a->dims, db = b->dims;
-  const bool a_vec = da.size() == 1, b_vec = db.size() == 1;
-  if (a_vec) da.insert(da.begin(), Dim(1));
-  if (b_vec) db.push_back(Dim(1));
-  unify(ctx, da[da.size() - 1], db[db.size() - 2], "inner dimensions of " + shapes_text({*a, *b}) + " differ");
-  const Shape batch = broadcast_shapes(ctx, {Shape(std::vector<Dim>(da.begin(), da.end() - 2)),
-                                             Shape(std::vector<Dim>(db.begin(), db.end() - 2))});
-  std::vector<Dim> out = batch.dims;
-  if (!a_vec) out.push_back(da[da.size() - 2]);
-  if (!b_vec) out.push_back(db.back());
-  ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(out))));
+  ctx.set_output_type(0, Type::tensor(input_dtype(ctx, 0), matmul_shape(ctx, 0, 1)));
 }
 
 }  // namespace

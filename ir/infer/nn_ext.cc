@@ -77,15 +77,6 @@ void layer_norm(InferenceContext& ctx) {
   for (size_t i = 1; i < ctx.output_count() && i < 3; ++i) ctx.set_output_type(i, Type::tensor(stat, s));
 }
 
-void global_lp_pool(InferenceContext& ctx) {
-  const DataType dt = input_dtype(ctx, 0);
-  const Shape* x = ranked_shape(ctx, 0);
-  if (!x) return ctx.set_output_type(0, Type::tensor(dt));
-  if (x->rank() < 2) ctx.fail("input 'X' has shape " + x->to_string() + ", expected rank >= 2");
-  std::vector<Dim> out = {x->dims[0], x->dims[1]};
-  out.resize(x->rank(), Dim(1));
-  ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(out))));
-}
 
 void conv_transpose(InferenceContext& ctx) {
   const Node& n = ctx.node();
@@ -334,7 +325,7 @@ void register_nn_ext() {
   for (const char* op : {"RMSNormalization", "InstanceNormalization", "GroupNormalization", "MeanVarianceNormalization",
                          "LpNormalization", "LRN"})
     register_inference("", op, 1, same_as_input);
-  register_inference("", "GlobalLpPool", 1, global_lp_pool);
+  register_inference("", "GlobalLpPool", 1, global_pool);
   register_inference("", "LpPool", 1, lp_pool);
   register_inference("", "MaxUnpool", 9, max_unpool);
   register_inference("", "RoiAlign", 10, roi_align);

@@ -25,24 +25,6 @@ void dynamic_quantize_linear(InferenceContext& ctx) {
   ctx.set_output_type(2, Type::tensor(DataType::kUInt8, Shape(std::vector<Dim>{})));
 }
 
-/// numpy matmul shape of inputs a and b.
-Shape matmul_shape(InferenceContext& ctx, size_t ia, size_t ib) {
-  const Shape* a = ranked_shape(ctx, ia);
-  const Shape* b = ranked_shape(ctx, ib);
-  if (!a || !b) return Shape::unknown();
-  if (a->rank() == 0 || b->rank() == 0) ctx.fail("inputs have shapes " + shapes_text({*a, *b}) + "; need rank >= 1");
-  std::vector<Dim> da = a->dims, db = b->dims;
-  const bool a_vec = da.size() == 1, b_vec = db.size() == 1;
-  if (a_vec) da.insert(da.begin(), Dim(1));
-  if (b_vec) db.push_back(Dim(1));
-  unify(ctx, da[da.size() - 1], db[db.size() - 2], "inner dimensions of " + shapes_text({*a, *b}) + " differ");
-  const Shape batch = broadcast_shapes(ctx, {Shape(std::vector<Dim>(da.begin(), da.end() - 2)),
-                                             Shape(std::vector<Dim>(db.begin(), db.end() - 2))});
-  std::vector<Dim> out = batch.dims;
-  if (!a_vec) out.push_back(da[da.size() - 2]);
-  if (!b_vec) out.push_back(db.back());
-  return Shape(std::move(out));
-}
 
 /// Conv output shape of input x and weights w (NCHW, kernel from W or kernel_shape).
 Shape conv_shape(InferenceContext& ctx, size_t ix, size_t iw) {
