@@ -1,7 +1,8 @@
 # Ferry's two commands (README Quick start):
 #   make run    installs what is missing, builds, runs the bundled default model
 #   make test   installs what is missing, builds, runs every test suite (C++, sanitizers, Python)
-# Other targets: setup, build, build-asan, docs (regenerates docs/supported_ops.md), clean.
+# Other targets: setup, build, build-asan, test-models (model zoo at full size),
+#                docs (regenerates docs/supported_ops.md), clean.
 
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
@@ -10,7 +11,7 @@ BUILD     := build
 BUILD_ASAN := build-asan
 JOBS      ?= $(shell nproc)
 
-.PHONY: all setup build build-asan run test docs clean
+.PHONY: all setup build build-asan run test test-models docs clean
 
 all: build
 
@@ -35,6 +36,10 @@ run: build
 
 test: build build-asan
 	$(PYTHON) scripts/run_tests.py --build $(BUILD) --asan-build $(BUILD_ASAN)
+
+# The model zoo at full size (tests/models with FERRY_ZOO_SIZE=full): long, not part of make test.
+test-models: build
+	FERRY_ZOO_SIZE=full FERRY_ZOO_CACHE=$(abspath $(BUILD))/model-zoo $(PYTHON) scripts/run_tests.py --build $(BUILD) --only models
 
 docs: build
 	PYTHONPATH=$(BUILD)/python $(PYTHON) tools/gen_supported_ops.py

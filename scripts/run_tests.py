@@ -6,6 +6,8 @@ Suites:
   sanitizers  the same GoogleTest binary built with AddressSanitizer + UBSan; any sanitizer
               report fails it (halt on the first report)
   python      pytest over tests/python and tests/ops against the Release build's extension
+  models      pytest over tests/models: every model-zoo recipe x exporter x opset at smoke
+              size, Ferry vs onnxruntime and PyTorch (exports cached in BUILD/model-zoo)
   conformance the official ONNX backend node suite against the Release build's extension
               (tests/conformance/run_conformance.py, after the runner's own tests); counts as
               one result, passed when no test fails that tests/conformance/expectations does
@@ -144,10 +146,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build")
     parser.add_argument("--asan-build", default="build-asan")
-    parser.add_argument("--only", choices=["unit", "sanitizers", "python", "conformance"], action="append")
+    parser.add_argument("--only", choices=["unit", "sanitizers", "python", "models", "conformance"], action="append")
     args = parser.parse_args()
     build, asan_build = ROOT / args.build, ROOT / args.asan_build
-    wanted = set(args.only or ["unit", "sanitizers", "python", "conformance"])
+    wanted = set(args.only or ["unit", "sanitizers", "python", "models", "conformance"])
 
     base_env = dict(os.environ)
     base_env["FERRY_BUILD_DIR"] = str(build)
@@ -166,6 +168,11 @@ def main() -> int:
     if "python" in wanted:
         print("== python (pytest: API, CLI, ops vs onnxruntime, shape inference, round trips)", flush=True)
         results.append(run_pytest("python", ["tests/python", "tests/ops"], base_env))
+    if "models" in wanted:
+        print("== models (model zoo, smoke sizes: Ferry vs onnxruntime and PyTorch)", flush=True)
+        env = dict(base_env)
+        env.setdefault("FERRY_ZOO_CACHE", str(build / "model-zoo"))
+        results.append(run_pytest("models", ["tests/models"], env))
     if "conformance" in wanted:
         print("== conformance (ONNX backend node suite, CPU provider, tests/conformance/expectations)", flush=True)
         results.append(run_conformance(build, base_env))

@@ -3,6 +3,8 @@
     ferry run [MODEL] [--input NAME=FILE.npy ...] [--threads N]
     ferry info MODEL
     ferry bench MODEL [--threads N] [--runs N] [--warmup N]
+    ferry zoo list
+    ferry zoo build NAME [--size smoke|full] [--exporter torchscript|dynamo] [--opset N]
 
 Model and input problems are reported as one line, "ferry: error: <message>", exit code 1.
 """
@@ -237,6 +239,28 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _cmd_zoo_list(args) -> int:
+    from ferry import model_zoo
+
+    for name in model_zoo.list():
+        r = model_zoo.recipe(name)
+        print(f"{name:<16} {r.family:<9} {r.description}")
+    return 0
+
+
+def _cmd_zoo_build(args) -> int:
+    from ferry import model_zoo
+
+    try:
+        path = model_zoo.get(args.name, args.size, args.exporter, args.opset, rebuild=args.rebuild)
+    except (KeyError, model_zoo.ExportError) as e:
+        raise CliError(str(e).strip("'\"")) from e
+    except ImportError as e:
+        raise CliError(f"building zoo models needs torch (scripts/setup.sh installs it): {e}") from e
+    print(path)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     import ferry
 
@@ -273,6 +297,21 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--runs", type=int, default=100, metavar="N", help="timed runs (default 100)")
     b.add_argument("--warmup", type=int, default=5, metavar="N", help="untimed runs first (default 5)")
     b.set_defaults(func=_cmd_bench)
+
+    z = sub.add_parser("zoo", help="list or build the model zoo's architectures (seeded weights)",
+                       description="The model zoo: real architectures built from code with seeded "
+                                   "weights and exported to ONNX into a cache directory.")
+    zsub = z.add_subparsers(dest="zoo_command", metavar="ZOO_COMMAND")
+    zsub.required = True
+    zl = zsub.add_parser("list", help="the zoo's models")
+    zl.set_defaults(func=_cmd_zoo_list)
+    zb = zsub.add_parser("build", help="export NAME (if not cached) and print the model's path")
+    zb.add_argument("name", metavar="NAME")
+    zb.add_argument("--size", default="smoke", choices=["smoke", "full"])
+    zb.add_argument("--exporter", default="torchscript", choices=["torchscript", "dynamo"])
+    zb.add_argument("--opset", type=int, default=17)
+    zb.add_argument("--rebuild", action="store_true", help="export again even if cached")
+    zb.set_defaults(func=_cmd_zoo_build)
     return p
 
 
