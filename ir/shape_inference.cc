@@ -1,5 +1,6 @@
 #include "ir/shape_inference.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -27,12 +28,19 @@ void ensure_registered() {
     infer::register_elementwise();
     infer::register_nn();
     infer::register_tensor();
+    infer::register_control_flow();
     infer::register_elementwise_ext();
     infer::register_reduce();
     infer::register_nn_ext();
     infer::register_rnn();
     infer::register_quantization();
     infer::register_tensor_ext();
+    infer::register_attention();
+    infer::register_attention_ext();
+    infer::register_assorted();
+    infer::register_ml_training_random();
+    infer::register_text();
+    infer::register_signal();
   });
 }
 
@@ -73,6 +81,12 @@ const Tensor* InferenceContext::constant_input(size_t i) const {
 }
 
 std::optional<std::vector<Dim>> InferenceContext::input_value(size_t i) const {
+  auto v = input_partial_value(i);
+  if (v && std::any_of(v->begin(), v->end(), infer::is_unknown_element)) return std::nullopt;
+  return v;
+}
+
+std::optional<std::vector<Dim>> InferenceContext::input_partial_value(size_t i) const {
   if (i < node_.inputs().size() && known_values_[i]) return known_values_[i];
   const Tensor* t = constant_input(i);
   if (!t || t->rank() > 1 || t->element_count() > infer::kMaxTrackedElements) return std::nullopt;

@@ -30,6 +30,10 @@ class InferenceContext {
   const Tensor* constant_input(size_t i) const;
   /// The elements of a 0-D/1-D integer input as dims (constants or symbols), when known.
   std::optional<std::vector<Dim>> input_value(size_t i) const;
+  /// Like input_value, but also when only some elements are known (onnx's partial data
+  /// propagation, e.g. a Concat of Shape slices and a computed piece): the unknown ones are
+  /// infer::unknown_element() markers. input_value never returns markers.
+  std::optional<std::vector<Dim>> input_partial_value(size_t i) const;
 
   size_t output_count() const { return node_.outputs().size(); }
   void set_output_type(size_t i, Type t);

@@ -7,6 +7,11 @@ Dim int_dim(int64_t v) {
   return Dim(0) - Dim(-(v + 1)) - Dim(1);  // avoids negating INT64_MIN
 }
 
+// No ONNX dim_param is spelled so (they are identifiers), so the marker meets no model symbol.
+Dim unknown_element() { return Dim::symbol("?element"); }
+
+bool is_unknown_element(const Dim& d) { return d.symbol_name() == "?element"; }
+
 std::optional<int64_t> const_of(const Dim& d) {
   if (d.is_constant()) return d.value();
   return std::nullopt;

@@ -20,9 +20,18 @@ void register_nn_ext();   // infer/nn_ext.cc
 void register_rnn();      // infer/rnn.cc
 void register_quantization();  // infer/quantization.cc
 void register_tensor_ext();  // infer/tensor_ext.cc
+void register_attention();  // infer/attention.cc: Attention RotaryEmbedding
+void register_attention_ext();  // infer/attention_ext.cc: FlexAttention LinearAttention CausalConvWithState
+void register_assorted();  // infer/assorted.cc: losses, Det, DeformConv, MaxRoiPool, BitCast, TensorScatter
+void register_ml_training_random();  // infer/ml.cc: ai.onnx.ml, ai.onnx.preview.training, random ops
+void register_text();  // infer/text.cc: StringNormalizer StringConcat StringSplit RegexFullMatch TfIdfVectorizer
+void register_signal();  // infer/signal.cc: DFT STFT MelWeightMatrix ImageDecoder
 
 /// A Dim holding any integer, negative ones included (tensor values such as Reshape's -1).
 Dim int_dim(int64_t v);
+/// The marker for an element of a partially known value (InferenceContext::input_partial_value).
+Dim unknown_element();
+bool is_unknown_element(const Dim& d);
 /// The constant of a Dim, when it is one.
 std::optional<int64_t> const_of(const Dim& d);
 

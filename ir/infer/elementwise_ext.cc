@@ -59,6 +59,19 @@ void where(InferenceContext& ctx) {
   ctx.set_output_type(0, Type::tensor(dt, broadcast_inputs(ctx, 0)));
 }
 
+/// SwiGLU: A and B have one shape (no broadcasting); so has the output.
+void swiglu(InferenceContext& ctx) {
+  const DataType dt = common_type(ctx, 0);
+  const Shape* a = ranked_shape(ctx, 0);
+  const Shape* b = ranked_shape(ctx, 1);
+  if (!a || !b) return ctx.set_output_type(0, Type::tensor(dt, a ? *a : b ? *b : Shape::unknown()));
+  if (a->rank() != b->rank()) ctx.fail("inputs 'A' and 'B' must have one shape, got " + shapes_text({*a, *b}));
+  std::vector<Dim> dims;
+  for (size_t i = 0; i < a->rank(); ++i)
+    dims.push_back(unify(ctx, a->dims[i], b->dims[i], "inputs 'A' and 'B' must have one shape, got " + shapes_text({*a, *b})));
+  ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(dims))));
+}
+
 }  // namespace
 
 void register_elementwise_ext() {
@@ -67,7 +80,7 @@ void register_elementwise_ext() {
         "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Not",
         "BitwiseNot", "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus",
         "Softsign", "PRelu", "ThresholdedRelu", "Gelu", "Mish", "Shrink", "LogSoftmax", "Hardmax",
-        "Clip"})
+        "Clip", "Swish"})
     register_inference("", op, 1, same_as_input);
   for (const char* op : {"IsNaN", "IsInf"}) register_inference("", op, 1, bool_same_shape);
   for (const char* op : {"Mod", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "Max", "Min", "Sum", "Mean"})
@@ -76,6 +89,7 @@ void register_elementwise_ext() {
     register_inference("", op, 1, broadcast_bool);
   register_inference("", "Pow", 1, pow);
   register_inference("", "Where", 9, where);
+  register_inference("", "SwiGLU", 28, swiglu);
 }
 
 }  // namespace ferry::ir::infer

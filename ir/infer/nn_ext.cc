@@ -226,8 +226,17 @@ void grid_sample(InferenceContext& ctx) {
 
 void affine_grid(InferenceContext& ctx) {
   const DataType dt = input_dtype(ctx, 0);
-  const auto size = ctx.input_value(1);
-  if (!size || (size->size() != 4 && size->size() != 5)) return ctx.set_output_type(0, Type::tensor(dt));
+  auto size = ctx.input_value(1);
+  if (!size) {
+    // Unknown sizes, known count: the rank is known, N is theta's first dim, the rest are open.
+    const Shape* s = ranked_shape(ctx, 1);
+    if (!s || s->rank() != 1 || !s->dims[0].is_constant()) return ctx.set_output_type(0, Type::tensor(dt));
+    const Shape* theta = ranked_shape(ctx, 0);
+    size.emplace();
+    for (int64_t i = 0; i < s->dims[0].value() && i < 6; ++i)
+      size->push_back(i == 0 && theta && theta->rank() == 3 ? theta->dims[0] : ctx.fresh_dim());
+  }
+  if (size->size() != 4 && size->size() != 5) return ctx.set_output_type(0, Type::tensor(dt));
   std::vector<Dim> out = {(*size)[0]};
   for (size_t d = 2; d < size->size(); ++d) out.push_back((*size)[d]);
   out.push_back(Dim(static_cast<int64_t>(size->size() - 2)));

@@ -134,13 +134,22 @@ void concat(InferenceContext& ctx) {
   }
   ctx.set_output_type(0, Type::tensor(dt, Shape(out)));
   if (rank != 1 || !is_index_type(dt)) return;
+  // Inputs of unknown value but known length join as unknown_element() markers, so that a shape
+  // built from Shape slices and one computed piece keeps the known pieces (as onnx does).
   std::vector<Dim> joined;
+  bool any_known = false;
   for (size_t i = 0; i < ctx.input_count(); ++i) {
-    auto v = ctx.input_value(i);
-    if (!v) return;
-    joined.insert(joined.end(), v->begin(), v->end());
+    auto v = ctx.input_partial_value(i);
+    if (v) {
+      any_known = any_known || !std::all_of(v->begin(), v->end(), is_unknown_element);
+      joined.insert(joined.end(), v->begin(), v->end());
+      continue;
+    }
+    const auto n = const_of(shapes[i].dims[0]);
+    if (!n || *n > kMaxTrackedElements) return;
+    joined.insert(joined.end(), static_cast<size_t>(*n), unknown_element());
   }
-  ctx.set_output_value(0, std::move(joined));
+  if (any_known) ctx.set_output_value(0, std::move(joined));
 }
 
 // Axes from the attribute (before opset 13) or the second input (13 on); nullopt when unknown.

@@ -183,6 +183,27 @@ void tile(InferenceContext& ctx) {
 void expand(InferenceContext& ctx) {
   const Shape* x = ranked_shape(ctx, 0);
   auto target = ctx.input_value(1);
+  if (!target && x) {
+    if (auto partial = ctx.input_partial_value(1)) {
+      // Some target elements known: broadcast with the unknown ones as 1, then those positions
+      // are x's dim where that is a constant other than 1 (it must survive), else unknown.
+      std::vector<Dim> t = *partial;
+      for (Dim& d : t)
+        if (is_unknown_element(d)) d = Dim(1);
+      for (const Dim& d : t)
+        if (d.is_constant() && d.value() < 0) ctx.fail("input 'shape' has a negative dim " + d.to_string());
+      Shape out = broadcast_shapes(ctx, {*x, Shape(t)});
+      const size_t rank = out.rank();
+      for (size_t i = 0; i < partial->size(); ++i) {
+        if (!is_unknown_element((*partial)[i])) continue;
+        const size_t pos = rank - partial->size() + i;
+        const size_t lead = rank - x->rank();
+        const Dim* xd = pos >= lead ? &x->dims[pos - lead] : nullptr;
+        if (!(xd && xd->is_constant() && xd->value() != 1)) out.dims[pos] = ctx.fresh_dim();
+      }
+      return ctx.set_output_type(0, like_input(ctx, 0, out));
+    }
+  }
   if (!target) {
     const Shape* s = ranked_shape(ctx, 1);
     if (x && s && s->rank() == 1 && s->dims[0].is_constant()) {
@@ -294,6 +315,17 @@ void range(InferenceContext& ctx) {
     for (int64_t i = 0; i < n; ++i) vals.push_back(int_dim((*s)[0] + i * (*d)[0]));
     ctx.set_output_value(0, std::move(vals));
   }
+}
+
+/// HannWindow, HammingWindow, BlackmanWindow: [size] of output_datatype (default float).
+void window(InferenceContext& ctx) {
+  const int64_t code = ctx.node().get_int("output_datatype", 1);
+  if (!is_known_dtype_code(static_cast<int32_t>(code)))
+    ctx.fail("attribute 'output_datatype' = " + std::to_string(code) + " is not a data type");
+  const auto dt = static_cast<DataType>(code);
+  auto size = input_ints(ctx, 0);
+  const Dim n = size && size->size() == 1 && (*size)[0] >= 0 ? Dim((*size)[0]) : ctx.fresh_dim();
+  ctx.set_output_type(0, Type::tensor(dt, Shape({n})));
 }
 
 void size_op(InferenceContext& ctx) {
@@ -426,6 +458,7 @@ void register_tensor_ext() {
   register_inference("", "CenterCropPad", 18, center_crop_pad);
   register_inference("", "ConstantOfShape", 9, constant_of_shape);
   register_inference("", "Range", 11, range);
+  for (const char* op : {"HannWindow", "HammingWindow", "BlackmanWindow"}) register_inference("", op, 17, window);
   register_inference("", "Size", 1, size_op);
   register_inference("", "NonZero", 9, nonzero);
   register_inference("", "OneHot", 9, one_hot);

@@ -279,8 +279,28 @@ TEST(IrInfer, SubgraphsSeeOuterValues) {
   Node* inner = body->add_node("Relu", {x}, {"t"});
   body->add_output(inner->output(0));
   iff->set_attribute(Attribute::make_graph("then_branch", body));
+  auto other = std::make_shared<Graph>("else", &b.g());
+  Node* neg = other->add_node("Neg", {x}, {"u"});
+  other->add_output(neg->output(0));
+  iff->set_attribute(Attribute::make_graph("else_branch", other));
   infer_shapes(b.m);
   EXPECT_EQ(inner->output(0)->shape().to_string(), "[n,2]");
+  EXPECT_EQ(iff->output(0)->shape().to_string(), "[n,2]");  // both branches agree
+}
+
+TEST(IrInfer, PartialValuesReachExpandButNotReshape) {
+  // target = Concat(Shape(x)[0:1], k, [4]) with k computed (unknown value, known length 1).
+  Builder b(21);
+  Value* x = b.input("x", f32({2, 1, 4}));
+  Value* k = b.input("k", Type::tensor(DataType::kInt64, Shape::from_ints({1})));
+  b.node("Shape", {x}, {"n"}, {Attribute::make_int("start", 0), Attribute::make_int("end", 1)});
+  b.g().add_initializer("four", i64({4}));
+  b.node("Concat", {b.g().find_value("n"), k, b.g().find_value("four")}, {"target"}, {Attribute::make_int("axis", 0)});
+  b.node("Expand", {x, b.g().find_value("target")}, {"e"});
+  b.node("Reshape", {x, b.g().find_value("target")}, {"r"});
+  infer_shapes(b.m);
+  EXPECT_EQ(b.shape("e"), "[2,unk__0,4]");  // the known pieces survive, the computed one is open
+  EXPECT_EQ(b.shape("r"), "[unk__1,unk__2,unk__3]");  // no half-known target for Reshape (k may be -1 or 0)
 }
 
 TEST(IrInfer, RegistryCoversOpsAcrossOpsets) {
@@ -290,8 +310,10 @@ TEST(IrInfer, RegistryCoversOpsAcrossOpsets) {
                          "Cast", "Dropout"}) {
     for (int64_t opset : {7, 13, 21}) EXPECT_TRUE(has_inference("", op, opset)) << op << " " << opset;
   }
+  for (const char* op : {"If", "Loop", "Scan", "SequenceAt", "OptionalHasElement"})
+    EXPECT_TRUE(has_inference("", op, 21)) << op;
   EXPECT_FALSE(has_inference("", "Add", 6));
-  EXPECT_FALSE(has_inference("", "Loop", 13));
+  EXPECT_FALSE(has_inference("", "Scan", 7));  // Scan is opset 8 on
 }
 
 }  // namespace

@@ -164,7 +164,7 @@ TEST(ExpandFunctions, NodesInSubgraphsAreExpanded) {
   EXPECT_TRUE(expand_functions(m, all_but({"Softsign"})));
   ir::verify(m);
   EXPECT_EQ(ir::print_graph(m.graph()),
-            "graph main (c: bool[], x: float[2]) -> (y: ?) {\n"
+            "graph main (c: bool[], x: float[2]) -> (y: float[2]) {\n"
             "  y = If(c) {else_branch=graph else_branch () -> (else_branch_out: float[2]) {\n"
             "    else_branch_out = Neg(x)  # node 'else_branch'\n"
             "  }, then_branch=graph then_branch () -> (then_branch_out: float[2]) {\n"
