@@ -15,6 +15,16 @@ CpuProvider::CpuProvider() {
   register_tensor_ext_kernels(registry_);
   register_control_flow_kernels(registry_);
   register_sequence_kernels(registry_);
+  register_attention_kernels(registry_);
+  register_loss_kernels(registry_);
+  register_assorted_kernels(registry_);
+  register_attention_ext_kernels(registry_);
+  register_text_kernels(registry_);
+  register_ml_kernels(registry_);
+  register_training_kernels(registry_);
+  register_random_kernels(registry_);
+  register_image_kernels(registry_);
+  register_signal_kernels(registry_);
 }
 
 }  // namespace ferry::ep::cpu

@@ -18,6 +18,16 @@ void register_quantization_kernels(KernelRegistry& r);  // QuantizeLinear Dequan
 void register_tensor_ext_kernels(KernelRegistry& r);  // Slice Split Pad Tile Expand Scatter* Unique ... (tensor/tensor_ext.cc)
 void register_control_flow_kernels(KernelRegistry& r);  // If Loop Scan (control_flow/)
 void register_sequence_kernels(KernelRegistry& r);      // Sequence* SplitToSequence ConcatFromSequence Optional* (sequence/)
+void register_attention_kernels(KernelRegistry& r);    // Attention RotaryEmbedding (attention/)
+void register_loss_kernels(KernelRegistry& r);        // NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss (loss/)
+void register_assorted_kernels(KernelRegistry& r);    // Det DeformConv MaxRoiPool BitCast TensorScatter (assorted.cc)
+void register_attention_ext_kernels(KernelRegistry& r);  // FlexAttention LinearAttention CausalConvWithState (attention_ext/)
+void register_text_kernels(KernelRegistry& r);  // StringNormalizer StringConcat StringSplit RegexFullMatch TfIdfVectorizer (text/)
+void register_ml_kernels(KernelRegistry& r);  // ai.onnx.ml: LabelEncoder TreeEnsemble Binarizer ArrayFeatureExtractor (ml/)
+void register_training_kernels(KernelRegistry& r);  // ai.onnx.preview.training: Adagrad Adam Momentum (training/)
+void register_random_kernels(KernelRegistry& r);  // RandomNormal RandomUniform *Like Bernoulli Multinomial (random/)
+void register_image_kernels(KernelRegistry& r);       // ImageDecoder (image/)
+void register_signal_kernels(KernelRegistry& r);      // DFT STFT MelWeightMatrix (signal/)
 
 class CpuProvider final : public ExecutionProvider {
  public:

@@ -97,6 +97,21 @@ def onnx_type(dt) -> int:
     return helper.np_dtype_to_tensor_dtype(np.dtype(dt))
 
 
+def onnx_reference(op: str, opset: int, n_out: int = 1):
+    """A reference function (Case.ref) from onnx's ReferenceEvaluator on the one-node model, for
+    cases onnxruntime cannot run or rounds differently. None inputs are omitted optionals."""
+    def ref(*arrays, **attrs):
+        names = [f"i{k}" if a is not None else "" for k, a in enumerate(arrays)]
+        node = onnx.helper.make_node(op, names, [f"o{k}" for k in range(n_out)], **attrs)
+        feeds = {n: a for n, a in zip(names, arrays) if n}
+        inputs = [onnx.helper.make_tensor_value_info(n, onnx_type(a.dtype), list(a.shape)) for n, a in feeds.items()]
+        outputs = [onnx.helper.make_empty_tensor_value_info(f"o{k}") for k in range(n_out)]
+        model = onnx.helper.make_model(onnx.helper.make_graph([node], "g", inputs, outputs),
+                                       opset_imports=[onnx.helper.make_opsetid("", opset)])
+        return [np.asarray(o) for o in ReferenceEvaluator(model).run(None, feeds)]
+    return ref
+
+
 def build_model(case: Case, opset: int, arrays: list, out_types: list | None) -> onnx.ModelProto:
     inputs, inits, names = [], [], []
     for i, (spec, arr) in enumerate(zip(case.inputs, arrays)):

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from onnx import helper
-from onnx.reference import ReferenceEvaluator
 
-from op_harness import F32, F64, I8, I32, I64, U8, Case, In, Lit, make_test
+from op_harness import onnx_reference, F32, F64, I8, I32, I64, U8, Case, In, Lit, make_test
 
 F16 = np.float16
 CASES: list[Case] = []
@@ -20,20 +19,6 @@ CASES: list[Case] = []
 
 def add(*cases: Case) -> None:
     CASES.extend(cases)
-
-
-def onnx_reference(op: str, opset: int, n_out: int = 1):
-    """A numpy reference from onnx's ReferenceEvaluator (for cases onnxruntime cannot run)."""
-    def ref(*inputs, **attrs):
-        names = [f"i{k}" if x is not None else "" for k, x in enumerate(inputs)]
-        node = helper.make_node(op, names, [f"o{k}" for k in range(n_out)], **attrs)
-        feeds = {n: x for n, x in zip(names, inputs) if n}
-        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(x.dtype), x.shape)
-                                                for n, x in feeds.items()],
-                                  [helper.make_empty_tensor_value_info(f"o{k}") for k in range(n_out)])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-        return [np.asarray(o) for o in ReferenceEvaluator(model).run(None, feeds)]
-    return ref
 
 
 # ---------------------------------------------------------------------------------------------

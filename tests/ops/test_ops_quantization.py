@@ -13,9 +13,8 @@ import ml_dtypes
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from onnx.reference import ReferenceEvaluator
 
-from op_harness import F32, I8, I16, I32, U8, U16, Case, In, Lit, make_test, onnx_type
+from op_harness import onnx_reference, F32, I8, I16, I32, U8, U16, Case, In, Lit, make_test, onnx_type
 
 CASES: list[Case] = []
 
@@ -28,19 +27,6 @@ F16 = np.float16
 E4M3, E5M2 = ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2
 E4M3UZ, E5M2UZ = ml_dtypes.float8_e4m3fnuz, ml_dtypes.float8_e5m2fnuz
 INT4, UINT4 = ml_dtypes.int4, ml_dtypes.uint4
-
-
-def evaluator(op, n_outputs=1, opset=21):
-    """onnx's reference evaluator on the one-node model, for semantics onnxruntime lacks or rounds
-    differently (per-row/per-channel zero points, QLinearMatMul's int8 requantization)."""
-    def ref(*arrays, **attrs):
-        names = [f"i{i}" if a is not None else "" for i, a in enumerate(arrays)]
-        vis = [helper.make_tensor_value_info(n, onnx_type(a.dtype), a.shape) for n, a in zip(names, arrays) if n]
-        outs = [helper.make_empty_tensor_value_info(f"o{i}") for i in range(n_outputs)]
-        node = helper.make_node(op, names, [o.name for o in outs], **attrs)
-        model = helper.make_model(helper.make_graph([node], "g", vis, outs), opset_imports=[helper.make_opsetid("", opset)])
-        return ReferenceEvaluator(model).run(None, {n: a for n, a in zip(names, arrays) if n})
-    return ref
 
 
 def matmul_integer_per_row_col(a, b, azp, bzp):
@@ -80,24 +66,24 @@ add(Case("QuantizeLinear", [In((7, 2)), Lit(np.array([[0.02, 0.03], [0.04, 0.05]
 # Packed 4-bit outputs.
 # (onnxruntime's Python API cannot return int4 / float8 arrays: onnx's evaluator is the reference.)
 add(Case("QuantizeLinear", [In((3, 5)), scale(0.3), zp(1, INT4)], name="int4", opsets=(21,),
-         reference=evaluator("QuantizeLinear")))
+         reference=onnx_reference("QuantizeLinear", 21)))
 add(Case("QuantizeLinear", [In((7,)), scale(0.3), zp(3, UINT4)], name="uint4_odd", opsets=(21,),
-         reference=evaluator("QuantizeLinear")))
+         reference=onnx_reference("QuantizeLinear", 21)))
 # float8 outputs: saturating and not.
 BIG = Lit(np.array([0, 0.3, -1.7, 100, 448, 465, 1000, -1e6, 60000, 1e-5, np.inf, -np.inf], F32))
 for dt in [E4M3, E5M2, E4M3UZ, E5M2UZ]:
     name = np.dtype(dt).name
     add(Case("QuantizeLinear", [BIG, scale(1.0), zp(0, dt)], name=f"{name}_sat", opsets=(19, 21),
-             reference=evaluator("QuantizeLinear")))
+             reference=onnx_reference("QuantizeLinear", 21)))
     if dt == E5M2:  # the others give NaN, which the table cannot compare: test_float8_no_saturate below
         add(Case("QuantizeLinear", [BIG, scale(1.0), zp(0, dt)], {"saturate": 0}, name=f"{name}_nosat",
-                 opsets=(19,), reference=evaluator("QuantizeLinear")))
+                 opsets=(19,), reference=onnx_reference("QuantizeLinear", 21)))
 # Scale types and output_dtype.
 add(Case("QuantizeLinear", [In((3, 4), F16), scale(0.05, F16), zp(9, U8)], name="f16", opsets=(19, 21)))
 add(Case("QuantizeLinear", [In((3, 4)), scale(0.05)], {"output_dtype": TensorProto.INT8}, name="output_dtype",
          opsets=(21,)))
 add(Case("QuantizeLinear", [Lit(np.array([-70000, -5, 0, 3, 5, 70000], I32)), scale(2, I32), zp(1, I8)],
-         name="int32_x", opsets=(19, 21), reference=evaluator("QuantizeLinear")))
+         name="int32_x", opsets=(19, 21), reference=onnx_reference("QuantizeLinear", 21)))
 
 # --- DequantizeLinear -----------------------------------------------------------------------
 for dt, z in [(U8, 128), (I8, -3)]:
@@ -130,22 +116,22 @@ add(Case("DequantizeLinear", [In((3, 4), U8), scale(0.05, F16), zp(9, U8)], name
 
 # Newer opsets: output_dtype and precision (23), float8e8m0 scales (24), int2/uint2 (25), float4e2m1.
 add(Case("DequantizeLinear", [In((3, 4), U8), scale(0.05), zp(9, U8)], {"output_dtype": TensorProto.FLOAT16},
-         name="output_dtype_f16", opsets=(23,), reference=evaluator("DequantizeLinear", opset=23)))
+         name="output_dtype_f16", opsets=(23,), reference=onnx_reference("DequantizeLinear", 23)))
 add(Case("QuantizeLinear", [In((3, 4), F16), scale(0.07), zp(9, U8)], {"precision": TensorProto.FLOAT16},
-         name="precision_f16", opsets=(23,), reference=evaluator("QuantizeLinear", opset=23)))
+         name="precision_f16", opsets=(23,), reference=onnx_reference("QuantizeLinear", 23)))
 add(Case("DequantizeLinear", [In((2, 4), I8), Lit(np.array([0.5, 4.0], F32).astype(ml_dtypes.float8_e8m0fnu), const=True)],
          {"axis": 0, "output_dtype": TensorProto.FLOAT}, name="e8m0_scale", opsets=(24,),
-         reference=evaluator("DequantizeLinear", opset=24)))
+         reference=onnx_reference("DequantizeLinear", 24)))
 for dt in [ml_dtypes.int2, ml_dtypes.uint2]:
     add(Case("QuantizeLinear", [In((3, 5)), scale([0.5, 1.0, 2.0]), zp([0, 1, 1], dt)], {"axis": 0},
-             name=np.dtype(dt).name, opsets=(25,), reference=evaluator("QuantizeLinear", opset=25)))
+             name=np.dtype(dt).name, opsets=(25,), reference=onnx_reference("QuantizeLinear", 25)))
     add(Case("DequantizeLinear", [Lit(np.array([[0, 1, 1, 0, 1]], dt), const=True), scale(0.5), zp(1, dt)],
-             name=np.dtype(dt).name, opsets=(25,), reference=evaluator("DequantizeLinear", opset=25)))
+             name=np.dtype(dt).name, opsets=(25,), reference=onnx_reference("DequantizeLinear", 25)))
 FP4 = ml_dtypes.float4_e2m1fn
 add(Case("QuantizeLinear", [Lit(np.array([[0, 0.2, 0.8, 1.2, 2.6, 5.1, 7, -100, -0.3]], F32)), scale(1.0), zp(0, FP4)],
-         name="float4e2m1", opsets=(23,), reference=evaluator("QuantizeLinear", opset=23)))
+         name="float4e2m1", opsets=(23,), reference=onnx_reference("QuantizeLinear", 23)))
 add(Case("DequantizeLinear", [Lit(np.array([0, 0.5, 1.5, -3, 6, -6, 4], F32).astype(FP4), const=True), scale(2.0)],
-         name="float4e2m1", opsets=(23,), reference=evaluator("DequantizeLinear", opset=23)))
+         name="float4e2m1", opsets=(23,), reference=onnx_reference("DequantizeLinear", 23)))
 
 # --- MatMulInteger / QLinearMatMul ----------------------------------------------------------
 MATMULS = [("2d", (3, 4), (4, 5)), ("batch", (2, 3, 4), (2, 4, 5)), ("bcast", (2, 3, 4), (4, 6)),
@@ -161,7 +147,7 @@ for name, a, b in MATMULS[:3]:
     for dt in [U8, I8]:
         add(Case("QLinearMatMul", [In(a, dt), scale(0.05), zp(2, dt), In(b, dt), scale(0.04), zp(3, dt), scale(0.3),
                                    zp(1, dt)], name=f"{name}_{np.dtype(dt).name}", opsets=(10, 21),
-                 reference=evaluator("QLinearMatMul")))
+                 reference=onnx_reference("QLinearMatMul", 21)))
 add(Case("QLinearMatMul", [In((3, 4), U8), scale(0.05), zp(2, U8), In((4, 3), U8), scale([0.04, 0.05, 0.06]),
                            zp([3, 4, 5], U8), scale(0.3), zp(1, U8)], name="per_column", opsets=(10,)))
 
@@ -177,7 +163,7 @@ for name, x, w, attrs in CONVS:
     add(Case("QLinearConv", [In(x, U8), scale(0.05), zp(4, U8), In(w, U8), scale(0.1), zp(2, U8), scale(0.5),
                              zp(7, U8)], attrs, name=f"{name}_u8", opsets=(10,)))
 add(Case("ConvInteger", [In((1, 2, 4, 4), I8), In((2, 2, 2, 2), I8), zp(-1, I8), zp([1, -2], I8)],
-         name="per_channel_i8", opsets=(10,), reference=evaluator("ConvInteger")))
+         name="per_channel_i8", opsets=(10,), reference=onnx_reference("ConvInteger", 21)))
 add(Case("QLinearConv", [In((1, 2, 4, 4), I8), scale(0.05), zp(-1, I8), In((3, 2, 2, 2), I8),
                          scale([0.1, 0.2, 0.3]), zp(0, I8), scale(0.4), zp(2, I8),
                          Lit(np.array([5, -100, 40], I32), const=True)], name="bias_per_channel_i8", opsets=(10,)))

@@ -1,6 +1,7 @@
 // MatMul with numpy semantics: 1-D operands are promoted (and the added dim removed again),
 // leading batch dims broadcast. Each row block is one Eigen GEMM; the thread pool splits the
 // (batch x rows) space, so a single large matrix and many small ones both parallelise.
+// float16 and bfloat16 are widened to float, multiplied, and each result rounded once.
 #include <Eigen/Core>
 
 #include "execution_providers/cpu/common.h"
@@ -9,7 +10,45 @@
 namespace ferry::ep::cpu {
 namespace {
 
-using MatMulTypes = Types<float, double, int32_t, int64_t, uint32_t, uint64_t>;
+using MatMulTypes = Types<float, double, int32_t, int64_t, uint32_t, uint64_t, Float16, BFloat16>;
+
+/// The batched product's sizes, and the offsets (in matrices) of each output batch's A and B.
+struct Batches {
+  int64_t count, m, k, n;
+  const std::vector<int64_t>& a_off;
+  const std::vector<int64_t>& b_off;
+};
+
+template <typename T>
+void gemm(const KernelContext& ctx, const T* pa, const T* pb, T* py, const Batches& s) {
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const int64_t m = s.m, k = s.k, n = s.n;
+  ctx.thread_pool().parallel_for(
+      s.count * m, static_cast<double>(k * n), [&](int64_t begin, int64_t end) {
+        while (begin < end) {
+          const int64_t batch = begin / m, r0 = begin % m;
+          const int64_t r1 = std::min(m, r0 + (end - begin));
+          Eigen::Map<Mat> y(py + batch * m * n + r0 * n, r1 - r0, n);
+          if (k == 0) {
+            y.setZero();
+          } else {
+            Eigen::Map<const Mat> x(pa + s.a_off[static_cast<size_t>(batch)] * m * k + r0 * k, r1 - r0, k);
+            Eigen::Map<const Mat> w(pb + s.b_off[static_cast<size_t>(batch)] * k * n, k, n);
+            y.noalias() = x * w;
+          }
+          begin += r1 - r0;
+        }
+      });
+}
+
+template <typename H>
+std::vector<float> widen(const KernelContext& ctx, const H* p, int64_t count) {
+  std::vector<float> out(static_cast<size_t>(count));
+  ctx.thread_pool().parallel_for(count, 1.0, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[static_cast<size_t>(i)] = to_float(p[i]);
+  });
+  return out;
+}
 
 class MatMul final : public Kernel {
  public:
@@ -62,27 +101,24 @@ class MatMul final : public Kernel {
 
     visit_dtype(MatMulTypes{}, a.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
-      using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      const T* pa = a.data<T>();
-      const T* pb = b.data<T>();
-      T* py = ctx.allocate_output(0, a.dtype(), out_shape).template data<T>();
-      const int64_t total_rows = batches * m;
-      ctx.thread_pool().parallel_for(
-          total_rows, static_cast<double>(k * n), [&](int64_t begin, int64_t end) {
-            while (begin < end) {
-              const int64_t batch = begin / m, r0 = begin % m;
-              const int64_t r1 = std::min(m, r0 + (end - begin));
-              Eigen::Map<Mat> y(py + batch * m * n + r0 * n, r1 - r0, n);
-              if (k == 0) {
-                y.setZero();
-              } else {
-                Eigen::Map<const Mat> x(pa + a_off[static_cast<size_t>(batch)] * m * k + r0 * k, r1 - r0, k);
-                Eigen::Map<const Mat> w(pb + b_off[static_cast<size_t>(batch)] * k * n, k, n);
-                y.noalias() = x * w;
-              }
-              begin += r1 - r0;
-            }
-          });
+      Tensor& y = ctx.allocate_output(0, a.dtype(), out_shape);
+      const Batches shape{batches, m, k, n, a_off, b_off};
+      if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
+        // Half types: widen both operands to float, multiply, round each result once.
+        const std::vector<float> fa = widen(ctx, a.data<T>(), a.element_count());
+        const std::vector<float> fb = widen(ctx, b.data<T>(), b.element_count());
+        std::vector<float> fy(static_cast<size_t>(y.element_count()));
+        gemm<float>(ctx, fa.data(), fb.data(), fy.data(), shape);
+        T* py = y.template data<T>();
+        ctx.thread_pool().parallel_for(y.element_count(), 1.0, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) {
+            if constexpr (std::is_same_v<T, Float16>) py[i] = to_float16(fy[static_cast<size_t>(i)]);
+            else py[i] = to_bfloat16(fy[static_cast<size_t>(i)]);
+          }
+        });
+      } else {
+        gemm<T>(ctx, a.data<T>(), b.data<T>(), y.template data<T>(), shape);
+      }
     });
   }
 };

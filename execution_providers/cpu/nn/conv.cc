@@ -5,11 +5,13 @@
 // Many (image, group) pairs run as parallel tasks; few are parallelised inside instead
 // (im2col over rows, GEMM over column blocks). 2-D depthwise convs (one input and one output
 // channel per group) skip im2col and GEMM and run a direct loop over in-bounds windows.
+// float16 and bfloat16 run through float and round once.
 #include <Eigen/Core>
 
 #include "execution_providers/conv_pool_attributes.h"
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/families.h"
+#include "execution_providers/cpu/nn/float_compute.h"
 #include "execution_providers/cpu/nn/window.h"
 
 namespace ferry::ep::cpu {
@@ -62,6 +64,14 @@ void im2col(const T* x, const SpatialGeometry& g, T* col, int64_t row_begin, int
   }
 }
 
+template <typename T> Tensor to_float_tensor(const Tensor& t) {
+  Tensor out = Tensor::empty(DataType::kFloat, t.shape());
+  const T* src = t.data<T>();
+  float* dst = out.data<float>();
+  for (int64_t i = 0; i < t.element_count(); ++i) dst[i] = to_float(src[i]);
+  return out;
+}
+
 class Conv final : public Kernel {
  public:
   explicit Conv(const KernelInfo& info) : attrs_(info.node()) {}
@@ -91,11 +101,23 @@ class Conv final : public Kernel {
     std::vector<int64_t> y_shape = {n, m};
     y_shape.insert(y_shape.end(), g.out.begin(), g.out.end());
 
-    visit_dtype(FloatTypes{}, x.dtype(), "input", [&](auto tag) {
+    visit_dtype(FloatHalfTypes{}, x.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       Tensor& y = ctx.allocate_output(0, x.dtype(), y_shape);
       if (y.element_count() == 0) return;
-      run<T>(ctx, x.data<T>(), w.data<T>(), b ? b->data<T>() : nullptr, y.data<T>(), g, n, c, m);
+      if constexpr (kIsHalf<T>) {
+        // float16 / bfloat16: convert to float, compute, round the result once.
+        const Tensor xf = to_float_tensor<T>(x), wf = to_float_tensor<T>(w);
+        const Tensor bf = b ? to_float_tensor<T>(*b) : Tensor();
+        Tensor yf = Tensor::empty(DataType::kFloat, y_shape);
+        run<float>(ctx, xf.data<float>(), wf.data<float>(), b ? bf.data<float>() : nullptr, yf.data<float>(), g, n,
+                   c, m);
+        const float* src = yf.data<float>();
+        T* dst = y.data<T>();
+        for (int64_t i = 0; i < y.element_count(); ++i) dst[i] = from_compute<T>(src[i]);
+      } else {
+        run<T>(ctx, x.data<T>(), w.data<T>(), b ? b->data<T>() : nullptr, y.data<T>(), g, n, c, m);
+      }
     });
   }
 
@@ -185,7 +207,7 @@ class Conv final : public Kernel {
 }  // namespace
 
 void register_conv_kernels(KernelRegistry& r) {
-  r.add("Conv", {1, 11, 22}, make_kernel<Conv>, FloatTypes::dtypes());
+  r.add("Conv", {1, 11, 22}, make_kernel<Conv>, FloatHalfTypes::dtypes());
 }
 
 }  // namespace ferry::ep::cpu
