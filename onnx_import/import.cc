@@ -363,6 +363,46 @@ void check_onnx_opset(const std::map<std::string, int64_t>& opsets) {
   }
 }
 
+/// Checks that each ai.onnx node of `g` (and its subgraphs) has the same schema version at
+/// `opset` as at kOldestOpset; throws kNotImplemented naming the first node that does not.
+void check_same_schemas(const onnx::GraphProto& g, int64_t opset, int64_t oldest) {
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    if (normalize_domain(n.domain()).empty()) {
+      const ir::OpSchema* at_model = ir::find_schema("", n.op_type(), opset);
+      const ir::OpSchema* at_oldest = ir::find_schema("", n.op_type(), oldest);
+      const std::string head = detail::describe_node(n, i) + ": ai.onnx opset " + std::to_string(opset) +
+                               " is older than Ferry reads (opsets " + std::to_string(oldest) + ".." +
+                               std::to_string(ir::newest_opset("")) + "), and ";
+      if (!at_model)
+        throw Error(ErrorCode::kNotImplemented,
+                    head + n.op_type() + " does not exist at opset " + std::to_string(opset));
+      if (!at_oldest || at_oldest->since_version != at_model->since_version)
+        throw Error(ErrorCode::kNotImplemented,
+                    head + n.op_type() + " changed in between: version " + std::to_string(at_model->since_version) +
+                        " is in force at opset " + std::to_string(opset) + ", version " +
+                        (at_oldest ? std::to_string(at_oldest->since_version) : std::string("none")) + " at opset " +
+                        std::to_string(oldest));
+    }
+    for (const auto& a : n.attribute()) {
+      if (a.has_g()) check_same_schemas(a.g(), opset, oldest);
+      for (const auto& sg : a.graphs()) check_same_schemas(sg, opset, oldest);
+    }
+  }
+}
+
+/// An ai.onnx opset older than 7 is read as opset 7 when every ai.onnx node's schema version in
+/// force at the model's opset is the one in force at 7 (so the op means the same and Ferry's
+/// kernels apply); otherwise an error names the first node whose op changed and both versions.
+/// The imported model then carries opset 7.
+void lift_old_opset(const onnx::ModelProto& mp, std::map<std::string, int64_t>& opsets) {
+  constexpr int64_t kOldestOpset = 7;
+  auto it = opsets.find("");
+  if (it == opsets.end() || it->second >= kOldestOpset || it->second < 1) return;
+  check_same_schemas(mp.graph(), it->second, kOldestOpset);
+  it->second = kOldestOpset;
+}
+
 /// Every node's domain must be imported.
 void check_domains(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets) {
   for (int i = 0; i < g.node_size(); ++i) {
@@ -385,6 +425,7 @@ std::unique_ptr<ir::Model> model_from_proto(onnx::ModelProto& mp, ImportContext&
   std::map<std::string, int64_t> opsets;
   if (!mp.has_graph()) throw invalid("not a valid ONNX model (it has no graph)");
   check_versions(mp, opsets);
+  lift_old_opset(mp, opsets);
   check_onnx_opset(opsets);
   detail::inline_functions(mp, opsets);
   check_onnx_opset(opsets);
