@@ -27,6 +27,12 @@ listed case that fails is "excluded"; a case that fails and is not listed fails 
 listed case that passes is reported so the file can be trimmed. The last line reads
 `conformance: P passed, F failed, E excluded of T`; the exit status is 1 when F > 0 and 2
 when the run itself could not be done.
+
+A case listed with a reason that starts with `random:` (Bernoulli, Dropout in training mode:
+outputs no other generator than numpy's can reproduce) is run and checked by its properties
+instead of its values (check_random: shape and dtype as the reference's, then per op, e.g.
+Bernoulli values in {0, 1}); it is reported "random-checked" and counted with the excluded,
+and a property that does not hold fails the run.
 """
 
 from __future__ import annotations
@@ -456,7 +462,110 @@ def error_reason(exc: BaseException, paths: list[str]) -> str:
     return f"error: {type(exc).__name__}: {first[:200]}"
 
 
-def run_case(case_dir: str, threads: int) -> dict:
+#: Expectations whose reason starts with this are checked by their properties, not values.
+RANDOM_CATEGORY = "random"
+
+
+def _graph_ops(graph) -> list:
+    """Every node of a graph and its subgraphs."""
+    nodes = []
+    for node in graph.node:
+        nodes.append(node)
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                nodes += _graph_ops(attr.g)
+            for g in attr.graphs:
+                nodes += _graph_ops(g)
+    return nodes
+
+
+def _initializer(model, name: str):
+    from onnx import numpy_helper
+
+    for t in model.graph.initializer:
+        if t.name == name:
+            return numpy_helper.to_array(t)
+    return None
+
+
+def check_random(model, feeds: dict, refs: list, outs: list) -> str:
+    """For a case whose values are random (a seeded generator other than numpy's can never
+    reproduce them): checks what holds for every correct output and raises Mismatch (reason
+    `random: ...`) otherwise. The output count, shapes and dtypes must equal the reference's;
+    then, by the ops in the model:
+      - Dropout (training): output = input / (1 - ratio) where kept and 0 where dropped; the
+        mask, when asked for, is bool and says which;
+      - Bernoulli (and its expansion RandomUniformLike + Greater + Cast): every value is 0 or 1;
+      - RandomUniform / RandomUniformLike alone: every value in [low, high);
+      - RandomNormal / RandomNormalLike: every value finite.
+    Returns a one-line summary of what was checked."""
+    import numpy as np
+
+    if len(outs) != len(refs):
+        raise Mismatch(f"random: {len(outs)} outputs, expected {len(refs)}",
+                       f"got {len(outs)} outputs, the reference has {len(refs)}")
+    for i, (ref, out) in enumerate(zip(refs, outs)):
+        out = np.asarray(out)
+        if out.shape != ref.shape or out.dtype != ref.dtype:
+            raise Mismatch(f"random: output {i} is {out.dtype} {tuple(out.shape)}, expected {ref.dtype} "
+                           f"{tuple(ref.shape)}", f"output {i}: got {_describe(out)}, expected {_describe(ref)}")
+    nodes = _graph_ops(model.graph)
+    ops = {n.op_type for n in nodes}
+    outs = [np.asarray(o) for o in outs]
+
+    def value_of(name: str):
+        if not name:
+            return None
+        return feeds[name] if name in feeds else _initializer(model, name)
+
+    if "Dropout" in ops:
+        node = next(n for n in nodes if n.op_type == "Dropout")
+        x = value_of(node.input[0])
+        ratio = value_of(node.input[1]) if len(node.input) > 1 else None
+        ratio = 0.5 if ratio is None else float(np.asarray(ratio))
+        scale = 1.0 / (1.0 - ratio) if ratio < 1 else 0.0
+        y = outs[0]
+        expected_kept = (x * scale).astype(x.dtype)
+        kept = np.isclose(y, expected_kept, rtol=1e-5, atol=1e-6)
+        dropped = y == 0
+        if not np.all(kept | dropped):
+            bad = int(np.sum(~(kept | dropped)))
+            raise Mismatch(f"random: Dropout output has {bad} values that are neither 0 nor input/(1-ratio)",
+                           f"ratio {ratio}, scale {scale}")
+        if len(outs) > 1:
+            mask = outs[1]
+            if mask.dtype != np.bool_:
+                raise Mismatch(f"random: Dropout mask dtype {mask.dtype}, expected bool", "")
+            if not np.all(np.where(mask, kept, dropped)):
+                raise Mismatch("random: Dropout output disagrees with its mask",
+                               "output must be input/(1-ratio) where the mask is true and 0 where false")
+        what = "output and mask" if len(outs) > 1 else "output"
+        return f"random-checked: Dropout {what} consistent with ratio {ratio:g}"
+    comparisons = {"Less", "Greater", "LessOrEqual", "GreaterOrEqual"}
+    if "Bernoulli" in ops or ("RandomUniformLike" in ops and ops & comparisons):
+        for i, out in enumerate(outs):
+            if not np.all((out == 0) | (out == 1)):
+                raise Mismatch(f"random: Bernoulli output {i} holds values other than 0 and 1",
+                               f"values: {np.unique(out)[:20]}")
+        return "random-checked: shape, dtype, values in {0, 1}"
+    if ops & {"RandomUniform", "RandomUniformLike"}:
+        node = next(n for n in nodes if n.op_type in ("RandomUniform", "RandomUniformLike"))
+        attrs = {a.name: a.f for a in node.attribute}
+        low, high = attrs.get("low", 0.0), attrs.get("high", 1.0)
+        for i, out in enumerate(outs):
+            if out.size and not (np.all(out >= low) and np.all(out < high)):
+                raise Mismatch(f"random: output {i} has values outside [{low:g}, {high:g})",
+                               f"min {out.min()}, max {out.max()}")
+        return f"random-checked: shape, dtype, values in [{low:g}, {high:g})"
+    if ops & {"RandomNormal", "RandomNormalLike"}:
+        for i, out in enumerate(outs):
+            if not np.all(np.isfinite(out.astype(np.float64))):
+                raise Mismatch(f"random: output {i} has non-finite values", "")
+        return "random-checked: shape, dtype, finite values"
+    return "random-checked: shape and dtype"
+
+
+def run_case(case_dir: str, threads: int, random: bool = False) -> dict:
     import onnx
 
     import ferry
@@ -489,8 +598,14 @@ def run_case(case_dir: str, threads: int) -> dict:
             stage = "run"
             outs = sess.run(None, feeds)
             stage = "compare"
+            if random:
+                details.append(f"{os.path.basename(set_dir)}: {check_random(model, feeds, refs, list(outs))}")
+                continue
             compare(refs, list(outs), rtol, atol)
             details.append(f"{os.path.basename(set_dir)}: {n_out} outputs match (rtol {rtol:g}, atol {atol:g})")
+        if random:
+            return {"status": "random-checked", "reason": details[-1].split(": ", 1)[1] if details else
+                    "random-checked: no data sets", "detail": "\n".join(details)}
         return {"status": "pass", "reason": "", "detail": "\n".join(details)}
     except Mismatch as m:
         return {"status": "fail", "reason": m.reason, "detail": m.detail[:20000]}
@@ -536,11 +651,11 @@ def worker_main(data_dir: str, threads: int, memory_limit_gb: float) -> int:
         return 2
     proto.write(json.dumps({"ready": True, "ferry": ferry.__version__, "module": ferry._ferry.__file__}) + "\n")
     for line in sys.stdin:
-        name = line.strip()
+        name, _, mode = line.strip().partition(" ")
         if not name:
             continue
         start = time.time()
-        result = run_case(os.path.join(data_dir, "node", name), threads)
+        result = run_case(os.path.join(data_dir, "node", name), threads, random=mode == RANDOM_CATEGORY)
         result["name"] = name
         result["seconds"] = round(time.time() - start, 4)
         proto.write(json.dumps(result) + "\n")
@@ -558,6 +673,9 @@ class CaseResult:
     reason: str = ""
     detail: str = ""
     seconds: float = 0.0
+    #: Checked by its properties (an expectation `random: ...`) and they held: neither passed
+    #: nor failed; counted with the excluded.
+    random_checked: bool = False
 
 
 class WorkerError(Exception):
@@ -610,18 +728,18 @@ class Worker:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
-    def run(self, name: str, timeout: float) -> CaseResult:
+    def run(self, name: str, timeout: float, random: bool = False) -> CaseResult:
         self.cases_run += 1
         start = time.time()
         try:
-            self.proc.stdin.write(name + "\n")
+            self.proc.stdin.write(name + (f" {RANDOM_CATEGORY}" if random else "") + "\n")
             self.proc.stdin.flush()
             reply = self._read(timeout)
         except BrokenPipeError:
             reply = None
         if reply is not None:
             return CaseResult(name, reply["status"] == "pass", reply["reason"], reply.get("detail", ""),
-                              reply.get("seconds", 0.0))
+                              reply.get("seconds", 0.0), reply["status"] == "random-checked")
         seconds = time.time() - start
         if self.timed_out:
             return CaseResult(name, False, f"timeout: no result after {timeout:g} s",
@@ -649,7 +767,7 @@ class Worker:
 
 
 def run_all(names: list[str], args: argparse.Namespace, env: dict[str, str],
-            on_result) -> tuple[dict[str, CaseResult], dict]:
+            on_result, random: set[str] = frozenset()) -> tuple[dict[str, CaseResult], dict]:
     todo: queue.Queue[str] = queue.Queue()
     for n in names:
         todo.put(n)
@@ -669,7 +787,7 @@ def run_all(names: list[str], args: argparse.Namespace, env: dict[str, str],
                 if worker is None:
                     worker = Worker(args, env)
                     info.update(worker.info)
-                result = worker.run(name, args.timeout)
+                result = worker.run(name, args.timeout, name in random)
                 if worker.timed_out or worker.proc.poll() is not None:
                     worker.kill()
                     worker = None  # it is dead; the next case gets a fresh one
@@ -769,12 +887,19 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.jobs} workers, {args.timeout:g} s per case", flush=True)
 
     done = [0]
+    # Listed as `random: ...`: checked by their properties; a property failure fails the run (an
+    # error or crash of such a case is excluded, as for any listed case).
+    random = {n for n in names if reason_category(expectations.reasons.get(n, "")) == RANDOM_CATEGORY}
+
+    def property_failed(r: CaseResult) -> bool:
+        return r.name in random and reason_category(r.reason) == RANDOM_CATEGORY
 
     def on_result(r: CaseResult) -> None:
         done[0] += 1
         listed = r.name in expectations.reasons
         if args.verbose:
-            status = "PASS" if r.passed else ("FAIL (listed)" if listed else "FAIL")
+            status = "PASS" if r.passed else ("RANDOM-CHECKED" if r.random_checked else
+                                              "FAIL" if property_failed(r) or not listed else "FAIL (listed)")
             print(f"{status:<13} {r.name}  {r.reason}  ({r.seconds:.2f} s)", flush=True)
             if not r.passed and r.detail:
                 print("\n".join("    " + line for line in r.detail.splitlines()), flush=True)
@@ -782,7 +907,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    listed as: {expectations.reasons[r.name]}", flush=True)
 
     try:
-        results, info = run_all(names, args, env, on_result)
+        results, info = run_all(names, args, env, on_result, random)
     except WorkerError as e:
         print(f"conformance: {e}")
         return 2
@@ -798,8 +923,10 @@ def main(argv: list[str] | None = None) -> int:
         expectations = Expectations.load(args.expectations)
 
     passed = [n for n in names if results[n].passed]
-    failed = [n for n in names if not results[n].passed and n not in expectations.reasons]
-    excluded = [n for n in names if not results[n].passed and n in expectations.reasons]
+    failed = [n for n in names if not results[n].passed and not results[n].random_checked
+              and (n not in expectations.reasons or property_failed(results[n]))]
+    excluded = [n for n in names if not results[n].passed and n in expectations.reasons and n not in failed]
+    random_checked = [n for n in names if results[n].random_checked]
     now_passing = [n for n in passed if n in expectations.reasons]
     changed = [n for n in excluded
                if reason_category(expectations.reasons[n]) in AUTO_CATEGORIES
@@ -813,11 +940,14 @@ def main(argv: list[str] | None = None) -> int:
         for n in unknown:
             print(f"note: {n} is listed in the expectations but is not in onnx {onnx.__version__}'s suite")
         for n in failed:
-            print(f"FAILED (not in the expectations): {n}  {results[n].reason}")
+            why = "a property of its random output" if property_failed(results[n]) else "not in the expectations"
+            print(f"FAILED ({why}): {n}  {results[n].reason}")
 
     # Counts by reason, over the listed tests this run excluded.
     by_category = collections.Counter(reason_category(expectations.reasons[n]) for n in excluded
                                       if n in expectations.reasons)
+    if random_checked:
+        print(f"random-checked: {len(random_checked)} (their properties held; excluded from the pass count)")
     if by_category:
         parts = []
         for category, n in by_category.most_common():

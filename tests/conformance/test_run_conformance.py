@@ -47,6 +47,8 @@ class InferenceSession:
         outs = self.ref.run(None, feeds)
         if self.name == "test_add":
             outs = [o + 1 for o in outs]
+        if self.name == "test_bernoulli_double":
+            outs = [o + 2 for o in outs]  # shape and dtype right, values not 0/1
         return outs
 '''
 
@@ -138,3 +140,27 @@ def test_update_expectations_keeps_comments_and_human_reasons(fake_build, data_d
     proc = run(fake_build, data_dir, expectations)
     assert proc.stdout.splitlines()[-1] == "conformance: 2 passed, 0 failed, 5 excluded of 7", proc.stdout
     assert proc.returncode == 0
+
+
+def test_random_cases_are_checked_by_their_properties(fake_build, data_dir, tmp_path):
+    """`random:` expectations: values are not compared; shape, dtype and the op's properties are.
+    Properties that hold give "random-checked" (excluded, not passed); one that fails fails the run."""
+    expectations = tmp_path / "expectations"
+    expectations.write_text(textwrap.dedent("""\
+        test_bernoulli               random: checks shape, dtype and values in {0, 1}
+        test_bernoulli_double        random: checks shape, dtype and values in {0, 1}
+        test_training_dropout_mask   random: checks output = input/(1-ratio) where the mask is true, else 0
+    """))
+    cmd = [sys.executable, str(RUNNER), "--build", str(fake_build), "--data", str(data_dir),
+           "--expectations", str(expectations), "--timeout", "30", "-v"]
+    for case in ["test_bernoulli", "test_bernoulli_double", "test_training_dropout_mask"]:
+        cmd += ["-k", f"^{case}$"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    assert "RANDOM-CHECKED test_bernoulli  random-checked: shape, dtype, values in {0, 1}" in out, out
+    assert "RANDOM-CHECKED test_training_dropout_mask  random-checked: Dropout output and mask" in out, out
+    assert re.search(r"^FAIL +test_bernoulli_double  random: Bernoulli output 0 holds values other than 0 and 1",
+                     out, re.M), out
+    assert "random-checked: 2 (their properties held; excluded from the pass count)" in out, out
+    assert out.splitlines()[-1] == "conformance: 0 passed, 1 failed, 2 excluded of 3", out
