@@ -44,7 +44,7 @@ def row(name: str, exporter: str, opset: int, size: str) -> str:
     try:
         path = model_zoo.get(name, size, exporter, opset)
     except model_zoo.ExportError as e:
-        reason = re.sub(r"\s+", " ", str(e).split(": ", 1)[-1])[:90]
+        reason = re.sub(r"\s+", " ", str(e).split(f"at opset {opset}: ", 1)[-1])[:120]
         return f"| {name} | {exporter} | {opset} | not exported: {reason} | | | | |"
     tol = model_zoo.manifest(path)["tolerance"]
     cases = model_zoo.references(path)

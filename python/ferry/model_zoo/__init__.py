@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from ._recipe import SIZES, InputSpec, Recipe, SizeConfig  # noqa: F401
+from ._recipe import SIZES, InputSpec, Recipe, SizeConfig, is_dynamic  # noqa: F401
 
 EXPORTERS = ("torchscript", "dynamo")
 # 13 and 17 as the issue asks, and each exporter's newest; torch.export's exporter writes
@@ -34,9 +34,9 @@ class ExportError(RuntimeError):
 
 
 def _recipes() -> dict[str, Recipe]:
-    from .recipes import sequence, vision
+    from .recipes import detector, sequence, text, vision
 
-    return {r.name: r for module in (vision, sequence) for r in module.RECIPES}
+    return {r.name: r for module in (vision, detector, text, sequence) for r in module.RECIPES}
 
 
 def list() -> builtins.list[str]:  # noqa: A001 - the issue's API name
@@ -105,17 +105,22 @@ def _export(r: Recipe, module, size: str, exporter: str, opset: int, path: pathl
     names = [s.name for s in r.inputs]
     try:
         if exporter == "torchscript":
+            for custom in r.custom_ops:
+                torch.onnx.register_custom_op_symbolic(custom.name, custom.torchscript, opset)
             torch.onnx.export(module, example, str(path), dynamo=False, opset_version=opset,
                               input_names=names, output_names=builtins.list(r.outputs),
                               dynamic_axes=r.dynamic_axes())
         elif exporter == "dynamo":
             dims = {}
-            shapes = tuple({i: dims.setdefault(d, torch.export.Dim(d, min=1))
-                            for i, d in enumerate(spec.shape) if d in ("batch", "seq")}
+            shapes = tuple({i: (dims.setdefault(d, torch.export.Dim(d, min=1)) if "+" not in d
+                                else torch.export.Dim.AUTO)
+                            for i, d in enumerate(spec.shape) if is_dynamic(d)}
                            for spec in r.inputs)
             program = torch.onnx.export(module, example, dynamo=True, opset_version=opset,
                                         input_names=names, output_names=builtins.list(r.outputs),
-                                        dynamic_shapes=shapes, verbose=False)
+                                        dynamic_shapes=shapes, verbose=False,
+                                        custom_translation_table={c.torch_op(): c.onnxscript
+                                                                  for c in r.custom_ops})
             program.save(str(path))
         else:
             raise KeyError(f"unknown exporter {exporter!r}; exporters: {', '.join(EXPORTERS)}")
@@ -136,6 +141,40 @@ def _onnx_opsets(path: pathlib.Path):
     return onnx.load(str(path), load_external_data=False).opset_import
 
 
+def _specialized_axes(r: Recipe, path: pathlib.Path) -> builtins.list[str]:
+    """The dynamic input axes that the exported model fixed to a number."""
+    import onnx
+
+    graph_inputs = {i.name: i for i in onnx.load(str(path), load_external_data=False).graph.input}
+    fixed = []
+    for spec in r.inputs:
+        dims = graph_inputs[spec.name].type.tensor_type.shape.dim
+        fixed += [f"{spec.name}[{i}] ({d})" for i, d in enumerate(spec.shape)
+                  if is_dynamic(d) and dims[i].HasField("dim_value")]
+    return fixed
+
+
+def _export_checked(r: Recipe, module, size: str, exporter: str, opset: int, path: pathlib.Path) -> None:
+    """Exports and checks that every dynamic axis stayed dynamic. torch.export can specialize
+    an axis when an earlier export ran in the same process (seen with nn.GRU/nn.LSTM, a
+    second export of either), so a specialized export is redone in a fresh interpreter."""
+    _export(r, module, size, exporter, opset, path)
+    if not _specialized_axes(r, path):
+        return
+    if os.environ.get("FERRY_ZOO_ISOLATED"):
+        raise ExportError(f"{r.name}: the {exporter} exporter fixed dynamic axes "
+                          f"{', '.join(_specialized_axes(r, path))} at opset {opset}")
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "ferry.model_zoo", r.name, size, exporter, str(opset), str(path)],
+                          env={**os.environ, "FERRY_ZOO_ISOLATED": "1", "PYTHONPATH": os.pathsep.join(sys.path)},
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ExportError(f"{r.name}: the {exporter} exporter at opset {opset}, redone alone: {last}")
+
+
 def get(name: str, size: str = "smoke", exporter: str = "torchscript", opset: int = 17,
         rebuild: bool = False) -> pathlib.Path:
     """Path of the exported model.onnx, building it (and its references) if absent."""
@@ -149,7 +188,7 @@ def get(name: str, size: str = "smoke", exporter: str = "torchscript", opset: in
     out_dir.mkdir(parents=True, exist_ok=True)
     module = build_module(name, size)
     tmp = out_dir / "model.onnx.tmp"
-    _export(r, module, size, exporter, opset, tmp)
+    _export_checked(r, module, size, exporter, opset, tmp)
     refs = {}
     for batch, seq in _reference_cases(r, size):
         feeds = make_inputs(name, size, batch, seq)

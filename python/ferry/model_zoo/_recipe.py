@@ -12,13 +12,19 @@ from typing import Callable
 import numpy as np
 
 SIZES = ("smoke", "full")
-DYNAMIC_AXES = ("batch", "seq")
+# Dims exported as dynamic axes; a shape entry may also be a sum of them ("past+seq").
+DYNAMIC_AXES = ("batch", "seq", "past")
+
+
+def is_dynamic(dim) -> bool:
+    return isinstance(dim, str) and all(part in DYNAMIC_AXES for part in dim.split("+"))
 
 
 @dataclasses.dataclass(frozen=True)
 class InputSpec:
-    """One graph input. `shape` holds ints, the dynamic axes "batch" and "seq", and names of
-    fixed per-size dims (SizeConfig.dims, e.g. "image"); `kind`
+    """One graph input. `shape` holds ints, the dynamic axes "batch", "seq" and "past" (or a sum
+    of them, "past+seq"), and names of per-size dims (SizeConfig.dims: fixed ones such as
+    "image", and the value "past" takes in the recorded cases); `kind`
     says how values are drawn: "normal" (float32, N(0,1)), "tokens" (int64 in [0, high)),
     "mask" (int64 ones with the tail of each row after a seeded length zeroed)."""
 
@@ -32,7 +38,7 @@ class InputSpec:
 
     def concrete_shape(self, batch: int, seq: int, dims: dict) -> tuple[int, ...]:
         named = {**dims, "batch": batch, "seq": seq}
-        return tuple(named[d] if isinstance(d, str) else int(d) for d in self.shape)
+        return tuple(sum(named[p] for p in d.split("+")) if isinstance(d, str) else int(d) for d in self.shape)
 
     def draw(self, rng: np.random.Generator, batch: int, seq: int, dims: dict) -> np.ndarray:
         shape = self.concrete_shape(batch, seq, dims)
@@ -61,6 +67,19 @@ class SizeConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class CustomOp:
+    """A torch custom op a recipe uses, with how each exporter writes it as ONNX:
+    `torchscript(g, *inputs)` for torch.onnx.register_custom_op_symbolic, and `onnxscript`
+    a function of onnxscript ops for the torch.export-based exporter's translation table.
+    `torch_op()` returns the op overload (looked up late, after the recipe module defined it)."""
+
+    name: str
+    torch_op: Callable[[], object]
+    torchscript: Callable[..., object]
+    onnxscript: Callable[..., object]
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     """A model-zoo architecture.
 
@@ -80,11 +99,12 @@ class Recipe:
     atol: float = 1e-4
     tolerance_reason: str = ""
     batch_sizes: tuple[int, ...] = (1, 3)
+    custom_ops: tuple[CustomOp, ...] = ()
 
     def dynamic_axes(self) -> dict[str, dict[int, str]]:
         axes = {}
         for spec in self.inputs:
-            named = {i: d for i, d in enumerate(spec.shape) if d in DYNAMIC_AXES}
+            named = {i: d.replace("+", "_plus_") for i, d in enumerate(spec.shape) if is_dynamic(d)}
             if named:
                 axes[spec.name] = named
         return axes
@@ -97,7 +117,7 @@ class Recipe:
             "description": self.description,
             "size": size,
             "params": cfg.params,
-            "inputs": [{"name": s.name, "shape": [cfg.dims.get(d, d) for d in s.shape],
+            "inputs": [{"name": s.name, "shape": [d if is_dynamic(d) else cfg.dims.get(d, d) for d in s.shape],
                         "dtype": str(s.dtype()),
                         "generator": s.kind + (f" [0, {s.high})" if s.kind == "tokens" else "")}
                        for s in self.inputs],
