@@ -5,6 +5,7 @@ over the recorded cases, and one run's latency of Ferry and onnxruntime (informa
 `make bench` is where speed is measured).
 
     PYTHONPATH=build/python .venv/bin/python tools/zoo_report.py --size smoke [--out model_zoo/README.md]
+        [-k NAME] [--exporter torchscript|dynamo] [--opset N]
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import warnings
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BEGIN, END = "<!-- zoo-table:begin -->", "<!-- zoo-table:end -->"
 
 
 def _max_err(a: list, b: list) -> float:
@@ -79,6 +79,8 @@ def main() -> int:
     p.add_argument("--size", default="smoke", choices=model_zoo.SIZES)
     p.add_argument("--out", default=str(ROOT / "model_zoo" / "README.md"))
     p.add_argument("-k", default="", help="only models whose name contains this")
+    p.add_argument("--exporter", choices=model_zoo.EXPORTERS, action="append", help="only these exporters")
+    p.add_argument("--opset", type=int, action="append", help="only these opsets")
     args = p.parse_args()
     warnings.filterwarnings("ignore")
     lines = [f"Size: {args.size}. Errors are the max abs difference over the recorded cases "
@@ -89,15 +91,20 @@ def main() -> int:
     for name in model_zoo.list():
         if args.k not in name:
             continue
-        for exporter in model_zoo.EXPORTERS:
+        for exporter in args.exporter or model_zoo.EXPORTERS:
             for opset in model_zoo.OPSETS[exporter]:
+                if args.opset and opset not in args.opset:
+                    continue
                 lines.append(row(name, exporter, opset, args.size))
                 print(lines[-1], flush=True)
+    begin, end = f"<!-- zoo-table-{args.size}:begin -->", f"<!-- zoo-table-{args.size}:end -->"
     out = pathlib.Path(args.out)
-    text = out.read_text() if out.exists() else f"{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    out.write_text(head + BEGIN + "\n" + "\n".join(lines) + "\n" + END + tail)
+    text = out.read_text() if out.exists() else ""
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    out.write_text(head + begin + "\n" + "\n".join(lines) + "\n" + end + tail)
     return 0
 
 

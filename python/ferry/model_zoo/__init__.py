@@ -60,7 +60,8 @@ def _seed(name: str) -> int:
 
 def build_module(name: str, size: str = "smoke"):
     """The eval-mode torch module with the zoo's seeded weights (BatchNorm statistics drawn too,
-    so that folding and normalisation paths see realistic values)."""
+    so that folding and normalisation paths see realistic values). A module may define
+    `calibrate()`, a data-dependent initialisation run after that, in eval mode."""
     import torch
 
     r = recipe(name)
@@ -75,7 +76,10 @@ def build_module(name: str, size: str = "smoke"):
                 m.running_var.uniform_(0.5, 1.5)
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.normal_(0.0, 0.1)
-    return module.eval()
+    module.eval()
+    if hasattr(module, "calibrate"):
+        module.calibrate()
+    return module
 
 
 def make_inputs(name: str, size: str, batch: int, seq: int = 0) -> dict[str, np.ndarray]:
