@@ -17,7 +17,6 @@ CpuProvider::CpuProvider() {
   register_sequence_kernels(registry_);
   register_attention_kernels(registry_);
   register_loss_kernels(registry_);
-  register_assorted_kernels(registry_);
   register_attention_ext_kernels(registry_);
   register_text_kernels(registry_);
   register_ml_kernels(registry_);

@@ -20,7 +20,6 @@ void register_control_flow_kernels(KernelRegistry& r);  // If Loop Scan (control
 void register_sequence_kernels(KernelRegistry& r);      // Sequence* SplitToSequence ConcatFromSequence Optional* (sequence/)
 void register_attention_kernels(KernelRegistry& r);    // Attention RotaryEmbedding (attention/)
 void register_loss_kernels(KernelRegistry& r);        // NegativeLogLikelihoodLoss SoftmaxCrossEntropyLoss (loss/)
-void register_assorted_kernels(KernelRegistry& r);    // Det DeformConv MaxRoiPool BitCast TensorScatter (assorted.cc)
 void register_attention_ext_kernels(KernelRegistry& r);  // FlexAttention LinearAttention CausalConvWithState (attention_ext/)
 void register_text_kernels(KernelRegistry& r);  // StringNormalizer StringConcat StringSplit RegexFullMatch TfIdfVectorizer (text/)
 void register_ml_kernels(KernelRegistry& r);  // ai.onnx.ml: LabelEncoder TreeEnsemble Binarizer ArrayFeatureExtractor (ml/)

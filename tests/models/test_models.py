@@ -52,7 +52,10 @@ def test_model_matches_onnxruntime_and_torch(built, name, exporter, opset):
     rtol, atol = tol["rtol"], tol["atol"]
     session = ferry.InferenceSession(str(path))
     problems = []
-    for case in model_zoo.references(path):
+    cases = model_zoo.references(path)
+    expected_cases = len(model_zoo.recipe(name).batch_sizes) * len(model_zoo.recipe(name).sizes[SIZE].seq_lens)
+    assert len(cases) == expected_cases, f"{path}: {len(cases)} recorded cases, expected {expected_cases}"
+    for case in cases:
         label = f"batch {case['batch']}" + (f", seq {case['seq']}" if case["seq"] else "")
         ok, report = compare_with_onnxruntime(str(path), case["inputs"], rtol, atol,
                                               list(case["outputs"]))

@@ -4,11 +4,10 @@
 #include <utility>
 
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/families.h"
 #include "execution_providers/cpu/nn/float_compute.h"
 
 namespace ferry::ep::cpu {
-
-void register_det_kernels(KernelRegistry& r);
 
 namespace {
 

@@ -7,11 +7,10 @@
 #include <cmath>
 
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/families.h"
 #include "execution_providers/cpu/nn/float_compute.h"
 
 namespace ferry::ep::cpu {
-
-void register_deform_conv_kernels(KernelRegistry& r);
 
 namespace {
 

@@ -6,11 +6,10 @@
 #include <cmath>
 
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/families.h"
 #include "execution_providers/cpu/nn/float_compute.h"
 
 namespace ferry::ep::cpu {
-
-void register_max_roi_pool_kernels(KernelRegistry& r);
 
 namespace {
 

@@ -7,6 +7,8 @@ void register_nn_kernels(KernelRegistry& r) {
   register_conv_kernels(r);
   register_pool_kernels(r);
   register_batch_norm_kernels(r);
+  register_deform_conv_kernels(r);
+  register_max_roi_pool_kernels(r);
 }
 
 }  // namespace ferry::ep::cpu

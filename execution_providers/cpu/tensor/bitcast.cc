@@ -1,10 +1,9 @@
 // BitCast (26): reinterprets the little-endian bytes of a tensor as another element type of the
 // same bit width ('to'); the shape is unchanged. Strings are not bit-castable.
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/families.h"
 
 namespace ferry::ep::cpu {
-
-void register_bitcast_kernels(KernelRegistry& r);
 
 namespace {
 

@@ -10,6 +10,8 @@ void register_tensor_kernels(KernelRegistry& r) {
   register_gather_kernels(r);
   register_constant_kernels(r);
   register_cast_kernels(r);
+  register_bitcast_kernels(r);
+  register_tensor_scatter_kernels(r);
 }
 
 }  // namespace ferry::ep::cpu

@@ -5,10 +5,9 @@
 #include <cstring>
 
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/families.h"
 
 namespace ferry::ep::cpu {
-
-void register_tensor_scatter_kernels(KernelRegistry& r);
 
 namespace {
 

@@ -29,6 +29,11 @@ EXPORTERS = ("torchscript", "dynamo")
 OPSETS = {"torchscript": (13, 17, 20), "dynamo": (18, 23)}
 
 
+# Bumped whenever building changes what lands in the cache (recipes, export steps), so that
+# builds cached by older code are redone instead of reused.
+BUILD_VERSION = 2
+
+
 class ExportError(RuntimeError):
     """torch could not export the model with this exporter at this opset."""
 
@@ -188,7 +193,12 @@ def get(name: str, size: str = "smoke", exporter: str = "torchscript", opset: in
     out_dir = cache_dir() / name / size / f"{exporter}-opset{opset}"
     model_path = out_dir / "model.onnx"
     if model_path.exists() and (out_dir / "references.npz").exists() and not rebuild:
-        return model_path
+        try:
+            current = json.loads((out_dir / "manifest.json").read_text()).get("build_version") == BUILD_VERSION
+        except (OSError, ValueError):
+            current = False
+        if current:
+            return model_path
     out_dir.mkdir(parents=True, exist_ok=True)
     module = build_module(name, size)
     tmp = out_dir / "model.onnx.tmp"
@@ -201,7 +211,7 @@ def get(name: str, size: str = "smoke", exporter: str = "torchscript", opset: in
         for k, v in zip(r.outputs, _torch_outputs(module, feeds)):
             refs[f"b{batch}_s{seq}/out/{k}"] = v
     np.savez(out_dir / "references.npz", **refs)
-    manifest = r.manifest(size) | {"exporter": exporter, "opset": opset}
+    manifest = r.manifest(size) | {"exporter": exporter, "opset": opset, "build_version": BUILD_VERSION}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     exported = next((o.version for o in _onnx_opsets(tmp) if o.domain in ("", "ai.onnx")), None)
     if exported != opset:
