@@ -87,6 +87,15 @@ def build_module(name: str, size: str = "smoke"):
     return module
 
 
+def build_for_export(name: str, size: str, exporter: str, opset: int):
+    """build_module, adapted to what the exporter can write at that opset (a module's
+    `prepare_export(exporter, opset)`, e.g. eager attention where SDPA cannot be exported).
+    Returns the module and the adaptations, which go into the manifest."""
+    module = build_module(name, size)
+    variant = module.prepare_export(exporter, opset) if hasattr(module, "prepare_export") else {}
+    return module, variant
+
+
 def make_inputs(name: str, size: str, batch: int, seq: int = 0) -> dict[str, np.ndarray]:
     r = recipe(name)
     rng = np.random.default_rng([_seed(name), batch, seq])
@@ -200,7 +209,7 @@ def get(name: str, size: str = "smoke", exporter: str = "torchscript", opset: in
         if current:
             return model_path
     out_dir.mkdir(parents=True, exist_ok=True)
-    module = build_module(name, size)
+    module, variant = build_for_export(name, size, exporter, opset)
     tmp = out_dir / "model.onnx.tmp"
     _export_checked(r, module, size, exporter, opset, tmp)
     refs = {}
@@ -212,6 +221,8 @@ def get(name: str, size: str = "smoke", exporter: str = "torchscript", opset: in
             refs[f"b{batch}_s{seq}/out/{k}"] = v
     np.savez(out_dir / "references.npz", **refs)
     manifest = r.manifest(size) | {"exporter": exporter, "opset": opset, "build_version": BUILD_VERSION}
+    if variant:
+        manifest["export_variant"] = variant
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     exported = next((o.version for o in _onnx_opsets(tmp) if o.domain in ("", "ai.onnx")), None)
     if exported != opset:

@@ -10,8 +10,8 @@ from ferry import model_zoo
 if __name__ == "__main__":
     name, size, exporter, opset, path = sys.argv[1:6]
     try:
-        model_zoo._export_checked(model_zoo.recipe(name), model_zoo.build_module(name, size), size, exporter,
-                                  int(opset), pathlib.Path(path))
+        module, _ = model_zoo.build_for_export(name, size, exporter, int(opset))
+        model_zoo._export_checked(model_zoo.recipe(name), module, size, exporter, int(opset), pathlib.Path(path))
     except model_zoo.ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)

@@ -10,9 +10,25 @@ from torch import nn
 from .._recipe import InputSpec, Recipe, SizeConfig
 
 SMOKE_VOCAB = 128
+# The TorchScript exporter writes scaled_dot_product_attention from opset 14 on.
+_FIRST_SDPA_OPSET = 14
 
 
-class _Encoder(nn.Module):
+class _Transformers(nn.Module):
+    """A transformers model behind a plain-tensor forward."""
+
+    def prepare_export(self, exporter: str, opset: int) -> dict:
+        """Switches to transformers' eager attention (the same math as matmuls and a softmax)
+        where the exporter cannot write SDPA; returns what changed, for the manifest."""
+        if exporter == "torchscript" and opset < _FIRST_SDPA_OPSET:
+            for m in self.modules():
+                if hasattr(m, "set_attn_implementation"):
+                    m.set_attn_implementation("eager")
+                    return {"attention": f"eager (the TorchScript exporter writes SDPA from opset {_FIRST_SDPA_OPSET})"}
+        return {}
+
+
+class _Encoder(_Transformers):
     """BERT / DistilBERT: token ids and attention mask -> last hidden state (and BERT's pooler)."""
 
     def __init__(self, kind: str, **config):
@@ -32,7 +48,7 @@ class _Encoder(nn.Module):
         return out.last_hidden_state
 
 
-class _GPT2(nn.Module):
+class _GPT2(_Transformers):
     """GPT-2 language model head: token ids and attention mask -> next-token logits."""
 
     def __init__(self, **config):
@@ -45,7 +61,7 @@ class _GPT2(nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
 
 
-class _GPT2WithPast(nn.Module):
+class _GPT2WithPast(_Transformers):
     """GPT-2 decoding step with a key/value cache: token ids, the mask over past and new
     positions, and the cache stacked as [layer, key|value, batch, head, past, head_dim] ->
     logits and the extended cache in the same layout."""
@@ -69,7 +85,7 @@ class _GPT2WithPast(nn.Module):
         return out.logits, present
 
 
-class _T5(nn.Module):
+class _T5(_Transformers):
     """T5 encoder-decoder: source ids and mask, decoder ids -> decoder logits."""
 
     def __init__(self, **config):
@@ -83,7 +99,7 @@ class _T5(nn.Module):
                           decoder_input_ids=decoder_input_ids, use_cache=False).logits
 
 
-class _WhisperEncoder(nn.Module):
+class _WhisperEncoder(_Transformers):
     """Whisper's audio encoder: log-mel frames -> encoder hidden states."""
 
     def __init__(self, **config):
