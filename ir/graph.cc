@@ -290,6 +290,16 @@ void Graph::remove_value(Value* v) {
   values_.erase(std::find_if(values_.begin(), values_.end(), [&](const auto& p) { return p.get() == v; }));
 }
 
+void Graph::rename_value(Value* v, const std::string& name) {
+  if (!v || v->graph_ != this) invalid(graph_label(*this) + ": rename_value of a value not in this graph");
+  if (v->name_ == name) return;
+  if (name.empty() || by_name_.count(name))
+    invalid(graph_label(*this) + ": cannot rename '" + v->name_ + "' to '" + name + "': the name is empty or taken");
+  by_name_.erase(v->name_);
+  v->name_ = name;
+  by_name_[name] = v;
+}
+
 std::vector<Node*> Graph::nodes() const {
   std::vector<Node*> out;
   out.reserve(nodes_.size());

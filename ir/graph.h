@@ -168,6 +168,9 @@ class Graph {
   void replace_all_uses(Value* from, Value* to);
   /// Removes a value that has no producer, no uses and is neither input nor output.
   void remove_value(Value* v);
+  /// Gives a value of this graph a new name (graph outputs keep their names across rewrites
+  /// this way). Throws kInvalidModel when the name is taken in this graph.
+  void rename_value(Value* v, const std::string& name);
 
   /// Nodes in execution order.
   std::vector<Node*> nodes() const;

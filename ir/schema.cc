@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "ferry/error.h"
+#include "ir/ferry_schemas.h"
 #include "ir/schema_text.h"
 
 namespace ferry::ir {
@@ -101,6 +102,7 @@ const Table& table() {
         s.type_constraints.emplace_back(unescape(f.at(1)), lists.at(static_cast<size_t>(to_int(f.at(2)))));
       }
     }
+    for (OpSchema& s : ferry_schemas()) tbl->schemas.push_back(std::move(s));
     std::stable_sort(tbl->schemas.begin(), tbl->schemas.end(), [](const OpSchema& a, const OpSchema& b) {
       return std::tie(a.domain, a.name, a.since_version) < std::tie(b.domain, b.name, b.since_version);
     });

@@ -40,6 +40,8 @@ struct OpSchema {
   bool deprecated = false;
   /// The op is defined by a function body in the spec.
   bool has_function = false;
+  /// What the op computes (written for the ferry domain's hand-made schemas; empty for ONNX's).
+  std::string doc;
   std::vector<FormalParameter> inputs, outputs;
   std::vector<AttributeSpec> attributes;
   int min_inputs = 0, max_inputs = 0, min_outputs = 0, max_outputs = 0;  // max: INT32_MAX = unbounded

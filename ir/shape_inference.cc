@@ -41,6 +41,9 @@ void ensure_registered() {
     infer::register_ml_training_random();
     infer::register_text();
     infer::register_signal();
+    infer::register_ferry_fusion();
+    infer::register_ferry_norm();
+    infer::register_ferry_attention();
   });
 }
 

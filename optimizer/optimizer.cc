@@ -1,14 +1,101 @@
 #include "optimizer/optimizer.h"
 
+#include <algorithm>
+#include <chrono>
+#include <functional>
+
+#include "ferry/error.h"
+#include "ir/shape_inference.h"
 #include "ir/verifier.h"
+#include "optimizer/pipeline.h"
 
 namespace ferry::optimizer {
 
-std::vector<std::string> optimize(ir::Model& model, const OptimizeOptions& options) {
-  // No passes exist yet at any level; the pipeline lands with the optimizer issue.
-  (void)options;
-  ir::verify(model);
-  return {};
+namespace {
+
+// Not in any pipeline but disabled by the same option: the session's function expansion.
+constexpr const char* kSessionStepNames[] = {"expand_functions"};
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void collect_graphs(ir::Graph& g, std::vector<ir::Graph*>& out) {
+  for (ir::Graph* sg : g.direct_subgraphs()) collect_graphs(*sg, out);
+  out.push_back(&g);
+}
+
+size_t count_graph_nodes(const ir::Graph& g) {
+  size_t n = g.node_count();
+  for (const ir::Graph* sg : g.direct_subgraphs()) n += count_graph_nodes(*sg);
+  return n;
+}
+
+void check_disabled_names(const std::vector<std::string>& disabled) {
+  std::vector<std::string> known = all_pass_names();
+  for (const char* s : kSessionStepNames) known.emplace_back(s);
+  for (const std::string& name : disabled) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string list;
+    for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw Error(ErrorCode::kInvalidArgument, "unknown optimizer pass '" + name + "' to disable; passes: " + list);
+  }
+}
+
+}  // namespace
+
+size_t count_nodes(const ir::Model& model) { return count_graph_nodes(model.graph()); }
+
+OptimizeReport optimize(ir::Model& model, const OptimizeOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  check_disabled_names(options.disabled_passes);
+  OptimizeReport report;
+  report.nodes_before = count_nodes(model);
+  for (Pass& p : pipeline(options.level)) {
+    const auto& off = options.disabled_passes;
+    if (std::find(off.begin(), off.end(), p.name) != off.end()) continue;
+    report.passes.push_back({p.name});
+  }
+  std::vector<Pass> passes;
+  for (Pass& p : pipeline(options.level))
+    if (std::any_of(report.passes.begin(), report.passes.end(), [&](const PassRun& r) { return r.name == p.name; }))
+      passes.push_back(std::move(p));
+
+  PassContext ctx(model);
+  ctx.evaluate = options.evaluate;
+  if (options.verify_each_pass) ir::verify(model);
+  for (int round = 0; round < options.max_rounds && !passes.empty(); ++round) {
+    bool round_changed = false;
+    report.rounds = round + 1;
+    for (size_t i = 0; i < passes.size(); ++i) {
+      PassRun& run = report.passes[i];
+      const auto t0 = std::chrono::steady_clock::now();
+      const size_t before = count_nodes(model);
+      if (round == 0) run.nodes_before = before;
+      bool changed = false;
+      try {
+        std::vector<ir::Graph*> graphs;
+        collect_graphs(model.graph(), graphs);
+        for (ir::Graph* g : graphs) changed |= passes[i].run(*g, ctx);
+        if (changed) {
+          ir::InferenceOptions inference;
+          inference.strict = options.verify_each_pass;
+          ir::infer_shapes(model, inference);
+        }
+        if (changed && options.verify_each_pass) ir::verify(model);
+      } catch (const Error& e) {
+        throw Error(e.code(), "after optimizer pass '" + passes[i].name + "': " + e.what());
+      }
+      run.nodes_after = count_nodes(model);
+      run.ms += ms_since(t0);
+      if (changed) ++run.changed_rounds;
+      round_changed |= changed;
+    }
+    if (!round_changed) break;
+  }
+  report.nodes_after = count_nodes(model);
+  report.total_ms = ms_since(start);
+  return report;
 }
 
 }  // namespace ferry::optimizer

@@ -8,6 +8,7 @@
 #include "onnx_import/onnx_import.h"
 #include "optimizer/expand_functions.h"
 #include "optimizer/optimizer.h"
+#include "runtime/node_evaluator.h"
 #include "runtime/executor.h"
 #include "runtime/input_check.h"
 #include "runtime/providers.h"
@@ -124,9 +125,9 @@ SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions&
 
   t0 = Clock::now();
   try {
-    optimizer::optimize(*model_, {options.graph_optimization_level, options.disabled_passes});
     // Nodes no provider can run but whose op the spec defines as a function run as that body
-    // (a correctness step, so at every level; disabled by name like a pass).
+    // (a correctness step, so at every level; disabled by name like a pass). It goes first so
+    // that the passes see, and may fuse, the body's nodes.
     const auto& off = options.disabled_passes;
     if (std::find(off.begin(), off.end(), "expand_functions") == off.end())
       optimizer::expand_functions(*model_, [](const ir::Node& node, int64_t opset) {
@@ -134,6 +135,11 @@ SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions&
           if (runtime::find_provider(name)->can_run(node, opset)) return true;
         return false;
       });
+    optimizer::OptimizeOptions optimize_options;
+    optimize_options.level = options.graph_optimization_level;
+    optimize_options.disabled_passes = options.disabled_passes;
+    optimize_options.evaluate = runtime::evaluate_node;
+    optimizer_report = optimizer::optimize(*model_, optimize_options);
   } catch (const Error& e) {
     throw in_model(e, src);
   }

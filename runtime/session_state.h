@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "execution_providers/kernel.h"
+#include "optimizer/optimizer.h"
 #include "runtime/exec_graph.h"
 #include "runtime/executor.h"
 #include "runtime/input_check.h"
@@ -65,6 +66,8 @@ class SessionImpl {
   ModelInfo info;
   SessionTimings timings;
   std::vector<std::string> used_providers;
+  /// What each optimizer pass did while the session was created.
+  optimizer::OptimizeReport optimizer_report;
 
  private:
   void partition_and_create_kernels(const SessionOptions& options);

@@ -24,6 +24,7 @@ CpuProvider::CpuProvider() {
   register_random_kernels(registry_);
   register_image_kernels(registry_);
   register_signal_kernels(registry_);
+  register_fused_kernels(registry_);
 }
 
 }  // namespace ferry::ep::cpu

@@ -27,6 +27,7 @@ void register_training_kernels(KernelRegistry& r);  // ai.onnx.preview.training:
 void register_random_kernels(KernelRegistry& r);  // RandomNormal RandomUniform *Like Bernoulli Multinomial (random/)
 void register_image_kernels(KernelRegistry& r);       // ImageDecoder (image/)
 void register_signal_kernels(KernelRegistry& r);      // DFT STFT MelWeightMatrix (signal/)
+void register_fused_kernels(KernelRegistry& r);       // the ferry domain's fused ops (fused/)
 
 class CpuProvider final : public ExecutionProvider {
  public:

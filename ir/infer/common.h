@@ -26,6 +26,10 @@ void register_assorted();  // infer/assorted.cc: losses, Det, DeformConv, MaxRoi
 void register_ml_training_random();  // infer/ml.cc: ai.onnx.ml, ai.onnx.preview.training, random ops
 void register_text();  // infer/text.cc: StringNormalizer StringConcat StringSplit RegexFullMatch TfIdfVectorizer
 void register_signal();  // infer/signal.cc: DFT STFT MelWeightMatrix ImageDecoder
+// The ferry domain's fused ops (ir/ferry_schemas.h).
+void register_ferry_fusion();     // infer/ferry_fusion.cc
+void register_ferry_norm();       // infer/ferry_norm.cc
+void register_ferry_attention();  // infer/ferry_attention.cc
 
 /// A Dim holding any integer, negative ones included (tensor values such as Reshape's -1).
 Dim int_dim(int64_t v);

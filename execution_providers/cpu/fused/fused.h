@@ -1,0 +1,12 @@
+// Kernels of the ferry domain's fused ops (ir/ferry_schemas.h), one file per family.
+#pragma once
+
+#include "execution_providers/kernel.h"
+
+namespace ferry::ep::cpu {
+
+void register_fused_conv_gemm_kernels(KernelRegistry& r);  // fused/fusion.cc
+void register_fused_norm_kernels(KernelRegistry& r);       // fused/norm.cc
+void register_fused_attention_kernels(KernelRegistry& r);  // fused/attention.cc
+
+}  // namespace ferry::ep::cpu

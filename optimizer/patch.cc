@@ -1,0 +1,217 @@
+#include "optimizer/patch.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "ferry/error.h"
+
+namespace ferry::optimizer {
+
+Patch::Ref Patch::use(ir::Value* value) {
+  if (!value) return kOmitted;
+  Item item;
+  item.existing = value;
+  items_.push_back(std::move(item));
+  return static_cast<Ref>(items_.size() - 1);
+}
+
+Patch::Ref Patch::add_initializer(Tensor tensor, const std::string& name_hint) {
+  Item item;
+  item.initializer = static_cast<int>(initializers_.size());
+  item.type = ir::Type::tensor(tensor.dtype(), ir::Shape::from_ints(tensor.shape()));
+  item.typed = true;
+  initializers_.push_back({std::move(tensor), name_hint});
+  items_.push_back(std::move(item));
+  return static_cast<Ref>(items_.size() - 1);
+}
+
+std::vector<Patch::Ref> Patch::add_node(const std::string& op_type, const std::vector<Ref>& inputs,
+                                        std::vector<ir::Attribute> attributes, size_t output_count,
+                                        const std::string& domain, const std::string& name) {
+  NewNode n{op_type, domain, name, inputs, std::move(attributes), {}};
+  for (Ref r : inputs)
+    if (r != kOmitted && (r < 0 || static_cast<size_t>(r) >= items_.size()))
+      throw Error(ErrorCode::kRuntime, "optimizer patch: input ref " + std::to_string(r) + " of new " + op_type +
+                                           " node does not exist");
+  for (size_t k = 0; k < output_count; ++k) {
+    Item item;
+    item.node = static_cast<int>(nodes_.size());
+    item.output = static_cast<int>(k);
+    items_.push_back(std::move(item));
+    n.outputs.push_back(static_cast<Ref>(items_.size() - 1));
+  }
+  nodes_.push_back(std::move(n));
+  return nodes_.back().outputs;
+}
+
+void Patch::set_type(Ref ref, ir::Type type) {
+  Item& item = items_.at(static_cast<size_t>(ref));
+  item.type = std::move(type);
+  item.typed = true;
+}
+
+void Patch::replace(ir::Value* old_value, Ref replacement) {
+  if (!old_value || replacement < 0 || static_cast<size_t>(replacement) >= items_.size())
+    throw Error(ErrorCode::kRuntime, "optimizer patch: replace() needs a value and a ref of this patch");
+  replacements_.emplace_back(old_value, replacement);
+}
+
+bool Patch::apply() {
+  ir::Graph& graph = *anchor_->graph();
+
+  // A graph output must keep its name; check before changing anything.
+  for (const auto& [old_value, ref] : replacements_) {
+    if (!old_value->is_graph_output()) continue;
+    const Item& item = items_[static_cast<size_t>(ref)];
+    if (item.node < 0) {
+      ir::Value* v = item.existing;
+      if (!v || v->graph() != &graph || v->is_graph_input() || v->is_graph_output() || v->is_initializer() ||
+          !v->producer())
+        return false;
+    }
+  }
+
+  std::vector<ir::Value*> made(items_.size(), nullptr);
+  for (size_t i = 0; i < items_.size(); ++i)
+    if (items_[i].existing) made[i] = items_[i].existing;
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const Item& item = items_[i];
+    if (item.initializer < 0) continue;
+    NewInitializer& init = initializers_[static_cast<size_t>(item.initializer)];
+    made[i] = graph.add_initializer(graph.unique_name(init.name_hint), std::move(init.tensor));
+  }
+  auto value_of = [&](Ref r) { return r == kOmitted ? nullptr : made[static_cast<size_t>(r)]; };
+  for (NewNode& n : nodes_) {
+    std::vector<ir::Value*> inputs;
+    for (Ref r : n.inputs) inputs.push_back(value_of(r));
+    std::vector<std::string> names;
+    for (size_t k = 0; k < n.outputs.size(); ++k) names.push_back(graph.unique_name(n.op_type + "_out"));
+    ir::Node* node = graph.insert_node_before(anchor_, n.op_type, inputs, names, n.domain,
+                                              n.name.empty() ? "" : graph.unique_name(n.name));
+    for (ir::Attribute& a : n.attributes) node->set_attribute(std::move(a));
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      made[static_cast<size_t>(n.outputs[k])] = node->output(k);
+      const Item& item = items_[static_cast<size_t>(n.outputs[k])];
+      if (item.typed) node->output(k)->set_type(item.type);
+    }
+  }
+
+  std::vector<ir::Node*> old_producers;
+  for (const auto& [old_value, ref] : replacements_) {
+    ir::Value* replacement = value_of(ref);
+    if (!replacement || replacement == old_value) continue;
+    const Item& item = items_[static_cast<size_t>(ref)];
+    if (item.node >= 0 && !item.typed) replacement->set_type(old_value->type());
+    const bool keep_name = old_value->is_graph_output() && old_value->graph() == &graph;
+    graph.replace_all_uses(old_value, replacement);
+    if (keep_name) {
+      const std::string name = old_value->name();
+      graph.rename_value(old_value, graph.unique_name(name + "_replaced"));
+      graph.rename_value(replacement, name);
+    }
+    if (old_value->producer()) old_producers.push_back(old_value->producer());
+  }
+  std::unordered_set<ir::Node*> removed;
+  for (ir::Node* producer : old_producers) {
+    if (removed.count(producer)) continue;
+    bool dead = true;
+    for (ir::Value* out : producer->outputs())
+      if (out && (!out->uses().empty() || out->is_graph_output())) dead = false;
+    if (dead) {
+      // Collect what goes so that later entries naming the same node are skipped.
+      std::vector<ir::Node*> before = graph.nodes();
+      remove_dead_nodes_from(*producer);
+      std::vector<ir::Node*> after = graph.nodes();
+      std::unordered_set<ir::Node*> alive(after.begin(), after.end());
+      for (ir::Node* n : before)
+        if (!alive.count(n)) removed.insert(n);
+    }
+  }
+  return true;
+}
+
+size_t remove_dead_nodes_from(ir::Node& node) {
+  ir::Graph& graph = *node.graph();
+  std::vector<ir::Node*> stack = {&node};
+  std::unordered_set<ir::Node*> gone;
+  size_t count = 0;
+  while (!stack.empty()) {
+    ir::Node* n = stack.back();
+    stack.pop_back();
+    if (gone.count(n)) continue;
+    bool dead = true;
+    for (ir::Value* out : n->outputs())
+      if (out && (!out->uses().empty() || out->is_graph_output())) dead = false;
+    if (!dead) continue;
+    std::vector<ir::Node*> producers;
+    std::vector<ir::Value*> constants;
+    for (ir::Value* in : n->inputs())
+      if (in && in->producer() && in->graph() == &graph) producers.push_back(in->producer());
+    graph.remove_node(n);
+    gone.insert(n);
+    ++count;
+    for (ir::Node* p : producers) stack.push_back(p);
+  }
+  return count;
+}
+
+bool apply_rule(ir::Graph& graph, const PassContext& ctx, const Rule& rule) {
+  const std::vector<ir::Node*> order = graph.nodes();
+  std::unordered_set<ir::Node*> alive(order.begin(), order.end());
+  bool changed = false;
+  for (ir::Node* node : order) {
+    if (!alive.count(node)) continue;
+    std::optional<Patch> patch = rule(*node, ctx);
+    if (!patch) continue;
+    if (!patch->apply()) continue;
+    changed = true;
+    const std::vector<ir::Node*> now = graph.nodes();
+    const std::unordered_set<ir::Node*> present(now.begin(), now.end());
+    for (auto it = alive.begin(); it != alive.end();) it = present.count(*it) ? std::next(it) : alive.erase(it);
+  }
+  return changed;
+}
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+ir::Node* producer_of(const ir::Value* value, const std::string& op_type, const std::string& domain) {
+  if (!value || !value->producer()) return nullptr;
+  ir::Node* p = value->producer();
+  if (!op_type.empty() && (p->op_type() != op_type || p->domain() != domain)) return nullptr;
+  return p;
+}
+
+bool sole_consumer(const ir::Node& node) {
+  for (ir::Value* out : node.outputs())
+    if (out && (out->uses().size() != 1 || out->is_graph_output())) return false;
+  return true;
+}
+
+ir::Node* only_consumer(const ir::Value* value) {
+  if (!value || value->uses().size() != 1 || value->is_graph_output()) return nullptr;
+  return value->uses()[0].node;
+}
+
+const Tensor* constant_of(const ir::Value* value) {
+  return value && value->is_initializer() ? &value->initializer() : nullptr;
+}
+
+std::optional<double> scalar_constant(const ir::Value* value) {
+  const Tensor* t = constant_of(value);
+  if (!t || t->element_count() != 1) return std::nullopt;
+  switch (t->dtype()) {
+    case DataType::kFloat: return *t->data<float>();
+    case DataType::kDouble: return *t->data<double>();
+    case DataType::kInt8: return *t->data<int8_t>();
+    case DataType::kUInt8: return *t->data<uint8_t>();
+    case DataType::kInt16: return *t->data<int16_t>();
+    case DataType::kUInt16: return *t->data<uint16_t>();
+    case DataType::kInt32: return *t->data<int32_t>();
+    case DataType::kUInt32: return *t->data<uint32_t>();
+    case DataType::kInt64: return static_cast<double>(*t->data<int64_t>());
+    case DataType::kUInt64: return static_cast<double>(*t->data<uint64_t>());
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace ferry::optimizer
