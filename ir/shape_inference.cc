@@ -307,4 +307,14 @@ void infer_shapes(Model& model, const InferenceOptions& options) {
   w.walk(model.graph());
 }
 
+KnownValues infer_values(Model& model, const InferenceOptions& options) {
+  Walker w{model, options, SymbolFactory(), {}, {}};
+  reserve_graph_symbols(model.graph(), w.symbols);
+  w.walk(model.graph());
+  KnownValues out;
+  for (auto& [value, dims] : w.values)
+    if (std::none_of(dims.begin(), dims.end(), infer::is_unknown_element)) out.emplace(value, std::move(dims));
+  return out;
+}
+
 }  // namespace ferry::ir

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/dim.h"
@@ -78,5 +79,14 @@ struct InferenceOptions {
 /// types the model declares (declared symbols keep their names). Ops without an inference
 /// function get outputs of unknown shape (declared types are kept). Errors name the node.
 void infer_shapes(Model& model, const InferenceOptions& options = {});
+
+/// Values of small integer tensors, as inference propagated them (elements are constant dims or
+/// symbols); keyed by value, subgraphs included, initializers included.
+using KnownValues = std::unordered_map<const Value*, std::vector<Dim>>;
+/// Runs infer_shapes and also returns the propagated values whose every element is known (a
+/// constant or a symbol; partially known values are left out). Pointers are valid until the
+/// model changes. Shape-computation folding reads them: Shape(x)[1] of an x typed [batch, 128]
+/// is the constant 128, Shape(x)[0] the symbol batch.
+KnownValues infer_values(Model& model, const InferenceOptions& options = {});
 
 }  // namespace ferry::ir

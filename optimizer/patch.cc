@@ -56,7 +56,7 @@ void Patch::replace(ir::Value* old_value, Ref replacement) {
   replacements_.emplace_back(old_value, replacement);
 }
 
-bool Patch::apply() {
+bool Patch::apply(std::vector<ir::Node*>* removed) {
   ir::Graph& graph = *anchor_->graph();
 
   // A graph output must keep its name; check before changing anything.
@@ -85,7 +85,9 @@ bool Patch::apply() {
     std::vector<ir::Value*> inputs;
     for (Ref r : n.inputs) inputs.push_back(value_of(r));
     std::vector<std::string> names;
-    for (size_t k = 0; k < n.outputs.size(); ++k) names.push_back(graph.unique_name(n.op_type + "_out"));
+    // Distinct prefixes per output: unique_name does not reserve a name until a value takes it.
+    for (size_t k = 0; k < n.outputs.size(); ++k)
+      names.push_back(graph.unique_name(n.op_type + "_out" + (k == 0 ? "" : std::to_string(k))));
     ir::Node* node = graph.insert_node_before(anchor_, n.op_type, inputs, names, n.domain,
                                               n.name.empty() ? "" : graph.unique_name(n.name));
     for (ir::Attribute& a : n.attributes) node->set_attribute(std::move(a));
@@ -111,30 +113,17 @@ bool Patch::apply() {
     }
     if (old_value->producer()) old_producers.push_back(old_value->producer());
   }
-  std::unordered_set<ir::Node*> removed;
-  for (ir::Node* producer : old_producers) {
-    if (removed.count(producer)) continue;
-    bool dead = true;
-    for (ir::Value* out : producer->outputs())
-      if (out && (!out->uses().empty() || out->is_graph_output())) dead = false;
-    if (dead) {
-      // Collect what goes so that later entries naming the same node are skipped.
-      std::vector<ir::Node*> before = graph.nodes();
-      remove_dead_nodes_from(*producer);
-      std::vector<ir::Node*> after = graph.nodes();
-      std::unordered_set<ir::Node*> alive(after.begin(), after.end());
-      for (ir::Node* n : before)
-        if (!alive.count(n)) removed.insert(n);
-    }
-  }
+  std::vector<ir::Node*> gone;
+  for (ir::Node* producer : old_producers)
+    if (std::find(gone.begin(), gone.end(), producer) == gone.end()) remove_dead_nodes_from(*producer, &gone);
+  if (removed) removed->insert(removed->end(), gone.begin(), gone.end());
   return true;
 }
 
-size_t remove_dead_nodes_from(ir::Node& node) {
+size_t remove_dead_nodes_from(ir::Node& node, std::vector<ir::Node*>* removed) {
   ir::Graph& graph = *node.graph();
   std::vector<ir::Node*> stack = {&node};
   std::unordered_set<ir::Node*> gone;
-  size_t count = 0;
   while (!stack.empty()) {
     ir::Node* n = stack.back();
     stack.pop_back();
@@ -144,30 +133,29 @@ size_t remove_dead_nodes_from(ir::Node& node) {
       if (out && (!out->uses().empty() || out->is_graph_output())) dead = false;
     if (!dead) continue;
     std::vector<ir::Node*> producers;
-    std::vector<ir::Value*> constants;
     for (ir::Value* in : n->inputs())
       if (in && in->producer() && in->graph() == &graph) producers.push_back(in->producer());
     graph.remove_node(n);
     gone.insert(n);
-    ++count;
+    if (removed) removed->push_back(n);
     for (ir::Node* p : producers) stack.push_back(p);
   }
-  return count;
+  return gone.size();
 }
 
 bool apply_rule(ir::Graph& graph, const PassContext& ctx, const Rule& rule) {
   const std::vector<ir::Node*> order = graph.nodes();
-  std::unordered_set<ir::Node*> alive(order.begin(), order.end());
+  std::unordered_set<ir::Node*> removed;
+  std::vector<ir::Node*> just_removed;
   bool changed = false;
   for (ir::Node* node : order) {
-    if (!alive.count(node)) continue;
+    if (removed.count(node)) continue;
     std::optional<Patch> patch = rule(*node, ctx);
     if (!patch) continue;
-    if (!patch->apply()) continue;
+    just_removed.clear();
+    if (!patch->apply(&just_removed)) continue;
     changed = true;
-    const std::vector<ir::Node*> now = graph.nodes();
-    const std::unordered_set<ir::Node*> present(now.begin(), now.end());
-    for (auto it = alive.begin(); it != alive.end();) it = present.count(*it) ? std::next(it) : alive.erase(it);
+    removed.insert(just_removed.begin(), just_removed.end());
   }
   return changed;
 }
@@ -193,7 +181,7 @@ ir::Node* only_consumer(const ir::Value* value) {
 }
 
 const Tensor* constant_of(const ir::Value* value) {
-  return value && value->is_initializer() ? &value->initializer() : nullptr;
+  return value && value->is_initializer() && !value->is_graph_input() ? &value->initializer() : nullptr;
 }
 
 std::optional<double> scalar_constant(const ir::Value* value) {
@@ -212,6 +200,55 @@ std::optional<double> scalar_constant(const ir::Value* value) {
     case DataType::kUInt64: return static_cast<double>(*t->data<uint64_t>());
     default: return std::nullopt;
   }
+}
+
+std::optional<std::vector<int64_t>> constant_ints(const ir::Value* value) {
+  const Tensor* t = constant_of(value);
+  if (!t || t->rank() > 1) return std::nullopt;
+  std::vector<int64_t> out;
+  if (t->dtype() == DataType::kInt64) {
+    for (int64_t v : t->span<int64_t>()) out.push_back(v);
+  } else if (t->dtype() == DataType::kInt32) {
+    for (int32_t v : t->span<int32_t>()) out.push_back(v);
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<std::vector<double>> tensor_doubles(const Tensor* t) {
+  if (!t) return std::nullopt;
+  std::vector<double> out(static_cast<size_t>(t->element_count()));
+  if (t->dtype() == DataType::kFloat) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = t->data<float>()[i];
+  } else if (t->dtype() == DataType::kDouble) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = t->data<double>()[i];
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+Tensor tensor_from_doubles(DataType dtype, std::vector<int64_t> shape, const std::vector<double>& values) {
+  if (dtype != DataType::kFloat && dtype != DataType::kDouble)
+    throw Error(ErrorCode::kRuntime, "tensor_from_doubles: only float and double tensors");
+  Tensor t = Tensor::empty(dtype, std::move(shape));
+  if (static_cast<size_t>(t.element_count()) != values.size())
+    throw Error(ErrorCode::kRuntime, "tensor_from_doubles: " + std::to_string(values.size()) +
+                                         " values for " + std::to_string(t.element_count()) + " elements");
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (dtype == DataType::kFloat)
+      t.data<float>()[i] = static_cast<float>(values[i]);
+    else
+      t.data<double>()[i] = values[i];
+  }
+  return t;
+}
+
+bool has_subgraph(const ir::Node& node) {
+  for (const ir::Attribute& a : node.attributes())
+    if (a.g || !a.graphs.empty()) return true;
+  return false;
 }
 
 }  // namespace ferry::optimizer

@@ -64,8 +64,9 @@ class Patch {
   ir::Node* anchor() const { return anchor_; }
 
   /// Applies the patch to the anchor's graph. Returns false, changing nothing, when a replaced
-  /// graph output could not keep its name.
-  bool apply();
+  /// graph output could not keep its name. Nodes it removes are appended to `removed` (their
+  /// pointers are dangling by then: for bookkeeping only).
+  bool apply(std::vector<ir::Node*>* removed = nullptr);
 
  private:
   struct Item {
@@ -99,9 +100,10 @@ using Rule = std::function<std::optional<Patch>(ir::Node& node, const PassContex
 /// whether any patch was applied.
 bool apply_rule(ir::Graph& graph, const PassContext& ctx, const Rule& rule);
 
-/// Removes `node` and then, walking back through its inputs, every producer left with no used
-/// output (none of them graph outputs). Returns how many nodes were removed.
-size_t remove_dead_nodes_from(ir::Node& node);
+/// Removes `node` when none of its outputs is used or a graph output and then, walking back
+/// through its inputs, every producer left so. Returns how many nodes were removed; appends them
+/// to `removed` when given.
+size_t remove_dead_nodes_from(ir::Node& node, std::vector<ir::Node*>* removed = nullptr);
 
 // ---- small helpers patterns need -------------------------------------------------------------
 
@@ -112,8 +114,18 @@ ir::Node* producer_of(const ir::Value* value, const std::string& op_type = "", c
 bool sole_consumer(const ir::Node& node);
 /// The single consumer of `value` (null when it has none, several, or is a graph output).
 ir::Node* only_consumer(const ir::Value* value);
-/// The initializer behind `value` (null when it is not a constant).
+/// The initializer behind `value`; null when it is not a constant, or when it is also a graph
+/// input (an overridable default: a run may feed another value).
 const Tensor* constant_of(const ir::Value* value);
+/// The elements of a constant int64/int32 tensor of rank 0 or 1 (shape-like inputs: axes,
+/// targets, pads).
+std::optional<std::vector<int64_t>> constant_ints(const ir::Value* value);
+/// The elements of a float/double tensor, widened to double (folding arithmetic in double).
+std::optional<std::vector<double>> tensor_doubles(const Tensor* t);
+/// A float or double tensor of `shape` from doubles (rounded to float for kFloat).
+Tensor tensor_from_doubles(DataType dtype, std::vector<int64_t> shape, const std::vector<double>& values);
+/// Whether the node holds a subgraph (If/Loop/Scan bodies and the like).
+bool has_subgraph(const ir::Node& node);
 /// A constant holding one number (any shape of one element; float, double or an integer type).
 std::optional<double> scalar_constant(const ir::Value* value);
 

@@ -13,6 +13,28 @@ namespace {
 // what the others left. The driver repeats the list until a round changes nothing.
 std::vector<Pass> basic_passes() {
   return {
+      // Folding first: it turns Constant nodes into initializers and computes what the inputs do
+      // not affect, which later patterns match on; CSE after folding so that equal folded
+      // constants merge too.
+      {"fold_constants", passes::fold_constants},
+      {"fold_shape_computations", passes::fold_shape_computations},
+      {"eliminate_common_subexpressions", passes::eliminate_common_subexpressions},
+      // Eliminations (helper 2): no-op nodes go first so that the reshapes and transposes they
+      // separated become adjacent; chains of reshapes, then of transposes, collapse. Before the
+      // fusions, which then match canonical graphs (no Identity, Mul by 1 or Reshape pairs between).
+      {"eliminate_identity_ops", passes::eliminate_identity_ops},
+      {"fold_reshape_chains", passes::fold_reshape_chains},
+      {"cancel_transposes", passes::cancel_transposes},
+      {"fold_transpose_into_reduce", passes::fold_transpose_into_reduce},
+      // Arithmetic fusions (after folding and elimination, before eliminate_dead_code). A DQ -> Q
+      // identity goes first so that the float ops between pairs are seen; Mul/Add into Conv before
+      // BatchNorm so that Conv -> Add -> BatchNorm folds in one round; Gemm last (independent).
+      {"fold_quantize_dequantize", passes::fold_quantize_dequantize},
+      {"fold_mul_add_into_conv", passes::fold_mul_add_into_conv},
+      {"fold_batch_norm_into_conv", passes::fold_batch_norm_into_conv},
+      {"fuse_matmul_add_into_gemm", passes::fuse_matmul_add_into_gemm},
+      // Last: sweeps nodes and initializers the passes above left unused.
+      {"eliminate_dead_code", passes::eliminate_dead_code},
   };
 }
 
@@ -21,6 +43,28 @@ std::vector<Pass> basic_passes() {
 // (which would otherwise take Gelu's inner Mul/Add apart).
 std::vector<Pass> extended_passes() {
   return {
+      // Normalisations and activations (helper 5). Layer norm before RMS norm: a layer norm's
+      // tail (x - mean) / sqrt(mean((x - mean)^2) + eps) is also an RMS norm of x - mean, and
+      // the whole layer norm is the better fusion. Skip layer norm after both, since it reads
+      // the norm nodes they make. GELU before SiLU and the element-wise fusions (they share Mul).
+      {"fuse_layer_norm", passes::fuse_layer_norm},
+      {"fuse_rms_norm", passes::fuse_rms_norm},
+      {"fuse_skip_layer_norm", passes::fuse_skip_layer_norm},
+      {"fuse_gelu", passes::fuse_gelu},
+      {"fuse_silu", passes::fuse_silu},
+      // Attention after the normalisation/GELU fusions and before the MatMul fusions, which
+      // would otherwise take MatMul(Q, Transpose(K)) and its scale apart.
+      {"fuse_attention", passes::fuse_attention},
+      // Rotary before the element-wise chain fusions, which would take its Mul/Add apart.
+      {"fuse_rotary_embedding", passes::fuse_rotary_embedding},
+      // Conv / matrix-product fusions (helper 4), after the patterns above that contain Convs,
+      // MatMuls and activations. Transposes and scales into FusedMatMul before the activation
+      // fusion, which then adds the activation to the FusedMatMul.
+      {"fuse_conv_activation", passes::fuse_conv_activation},
+      {"fuse_matmul_transpose_scale", passes::fuse_matmul_transpose_scale},
+      {"fuse_gemm_activation", passes::fuse_gemm_activation},
+      // Element-wise chains last: any other fusion that needs one of these nodes has had it.
+      {"fuse_elementwise_chains", passes::fuse_elementwise_chains},
   };
 }
 
