@@ -2,7 +2,7 @@
 #   make run    installs what is missing, builds, runs the bundled default model
 #   make test   installs what is missing, builds, runs every test suite (C++, sanitizers, Python)
 # Other targets: setup, build, build-asan, test-models (model zoo at full size),
-#                docs (regenerates docs/supported_ops.md), clean.
+#                docs (regenerates docs/supported_ops.md, ferry_ops.md and optimizer.md's pipeline), clean.
 
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
@@ -43,6 +43,7 @@ test-models: build
 
 docs: build
 	PYTHONPATH=$(BUILD)/python $(PYTHON) tools/gen_supported_ops.py
+	PYTHONPATH=$(BUILD)/python $(PYTHON) tools/gen_optimizer_docs.py
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -11,9 +11,11 @@
 
 #include "ferry/ferry.h"
 #include "ir/printer.h"
+#include "ir/schema.h"
 #include "ir/shape_inference.h"
 #include "numpy_tensor.h"
 #include "onnx_import/onnx_import.h"
+#include "optimizer/pipeline.h"
 
 namespace py = pybind11;
 using namespace ferry;
@@ -262,6 +264,26 @@ PYBIND11_MODULE(_ferry, m) {
         d["total_ms"] = t.total_ms;
         return d;
       })
+      .def("optimizer_report", [](const Session& s) {
+        OptimizerReport r = s.optimizer_report();
+        py::list passes;
+        for (const OptimizerPassReport& p : r.passes) {
+          py::dict d;
+          d["name"] = p.name;
+          d["ms"] = p.ms;
+          d["nodes_before"] = p.nodes_before;
+          d["nodes_after"] = p.nodes_after;
+          d["changed_rounds"] = p.changed_rounds;
+          passes.append(d);
+        }
+        py::dict d;
+        d["passes"] = passes;
+        d["rounds"] = r.rounds;
+        d["nodes_before"] = r.nodes_before;
+        d["nodes_after"] = r.nodes_after;
+        d["total_ms"] = r.total_ms;
+        return d;
+      })
       .def("memory_plan", [](const Session& s, const std::map<std::string, std::vector<int64_t>>& shapes) {
         MemoryPlanReport r = s.memory_plan(shapes);
         py::dict d;
@@ -278,6 +300,57 @@ PYBIND11_MODULE(_ferry, m) {
   m.def("available_providers", &available_providers);
   python::bind_registry(m);
   m.attr("__version__") = version();
+
+  m.def("optimizer_pipeline", [] {
+    py::list out;
+    for (auto level : {GraphOptimizationLevel::kDisabled, GraphOptimizationLevel::kBasic,
+                       GraphOptimizationLevel::kExtended, GraphOptimizationLevel::kAll}) {
+      py::list names;
+      for (const optimizer::Pass& p : optimizer::pipeline(level)) names.append(p.name);
+      out.append(py::make_tuple(static_cast<int>(level), names));
+    }
+    return out;
+  }, "Each optimization level's passes in order: [(level, [pass names])], levels ascending.");
+
+  m.def("schemas", [](const std::string& domain) {
+    py::list out;
+    auto param = [](const ir::FormalParameter& f) {
+      static const char* options[] = {"single", "optional", "variadic"};
+      py::dict d;
+      d["name"] = f.name;
+      d["option"] = options[static_cast<int>(f.option)];
+      d["type_constraint"] = f.type_constraint;
+      d["min_arity"] = f.min_arity;
+      return d;
+    };
+    for (const ir::OpSchema& s : ir::all_schemas()) {
+      if (s.domain != domain) continue;
+      py::dict d;
+      d["domain"] = s.domain;
+      d["name"] = s.name;
+      d["since_version"] = s.since_version;
+      d["deprecated"] = s.deprecated;
+      d["doc"] = s.doc;
+      py::list inputs, outputs, attributes, constraints;
+      for (const auto& f : s.inputs) inputs.append(param(f));
+      for (const auto& f : s.outputs) outputs.append(param(f));
+      for (const ir::AttributeSpec& a : s.attributes) {
+        py::dict ad;
+        ad["name"] = a.name;
+        ad["type"] = std::string(ir::attribute_type_name(a.type));
+        ad["required"] = a.required;
+        ad["default"] = a.default_value ? py::object(py::str(a.default_value->value_to_string())) : py::object(py::none());
+        attributes.append(ad);
+      }
+      for (const auto& [name, allowed] : s.type_constraints) constraints.append(py::make_tuple(name, allowed));
+      d["inputs"] = inputs;
+      d["outputs"] = outputs;
+      d["attributes"] = attributes;
+      d["type_constraints"] = constraints;
+      out.append(d);
+    }
+    return out;
+  }, py::arg("domain"), "Every schema version of a domain (\"\" = ai.onnx, \"ferry\"), as dicts.");
 
   m.def("infer_types", [](const py::bytes& model_bytes) {
     std::unique_ptr<ir::Model> model = load_bytes(model_bytes);

@@ -388,6 +388,18 @@ const ModelInfo& Session::model_info() const { return impl_->info; }
 const SessionTimings& Session::timings() const { return impl_->timings; }
 std::vector<std::string> Session::providers() const { return impl_->used_providers; }
 
+OptimizerReport Session::optimizer_report() const {
+  const optimizer::OptimizeReport& r = impl_->optimizer_report;
+  OptimizerReport out;
+  for (const optimizer::PassRun& p : r.passes)
+    out.passes.push_back({p.name, p.ms, p.nodes_before, p.nodes_after, p.changed_rounds});
+  out.rounds = r.rounds;
+  out.nodes_before = r.nodes_before;
+  out.nodes_after = r.nodes_after;
+  out.total_ms = r.total_ms;
+  return out;
+}
+
 std::vector<Tensor> Session::run(const std::vector<NamedTensor>& feeds,
                                  const std::vector<std::string>& output_names) const {
   return impl_->run_tensors(feeds, output_names);

@@ -34,6 +34,45 @@ def _timed(fn):
     return out, (time.perf_counter() - start) * 1e3
 
 
+def add_selection_args(p: argparse.ArgumentParser) -> None:
+    """--size, -k, --exporter, --opset: which zoo models a report covers (shared with
+    tools/optimizer_report.py)."""
+    from ferry import model_zoo
+
+    p.add_argument("--size", default="smoke", choices=model_zoo.SIZES)
+    p.add_argument("-k", default="", help="only models whose name contains this")
+    p.add_argument("--exporter", choices=model_zoo.EXPORTERS, action="append", help="only these exporters")
+    p.add_argument("--opset", type=int, action="append", help="only these opsets")
+
+
+def selected(args: argparse.Namespace):
+    """(name, exporter, opset) for every zoo combination the selection arguments allow."""
+    from ferry import model_zoo
+
+    for name in model_zoo.list():
+        if args.k not in name:
+            continue
+        for exporter in args.exporter or model_zoo.EXPORTERS:
+            for opset in model_zoo.OPSETS[exporter]:
+                if not args.opset or opset in args.opset:
+                    yield name, exporter, opset
+
+
+def export_failure(e: Exception, opset: int) -> str:
+    """torch's reason for not exporting, short enough for a table cell."""
+    return re.sub(r"\s+", " ", str(e).split(f"at opset {opset}: ", 1)[-1])[:120]
+
+
+def write_between_markers(path: pathlib.Path, begin: str, end: str, lines: list[str]) -> None:
+    """Replaces what lies between the marker lines in `path` (appending the markers if absent)."""
+    text = path.read_text() if path.exists() else ""
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    path.write_text(head + begin + "\n" + "\n".join(lines) + "\n" + end + tail)
+
+
 def row(name: str, exporter: str, opset: int, size: str) -> str:
     import onnxruntime
 
@@ -44,8 +83,7 @@ def row(name: str, exporter: str, opset: int, size: str) -> str:
     try:
         path = model_zoo.get(name, size, exporter, opset)
     except model_zoo.ExportError as e:
-        reason = re.sub(r"\s+", " ", str(e).split(f"at opset {opset}: ", 1)[-1])[:120]
-        return f"| {name} | {exporter} | {opset} | not exported: {reason} | | | | |"
+        return f"| {name} | {exporter} | {opset} | not exported: {export_failure(e, opset)} | | | | |"
     tol = model_zoo.manifest(path)["tolerance"]
     cases = model_zoo.references(path)
     try:
@@ -73,14 +111,9 @@ def row(name: str, exporter: str, opset: int, size: str) -> str:
 
 
 def main() -> int:
-    from ferry import model_zoo
-
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", default="smoke", choices=model_zoo.SIZES)
+    add_selection_args(p)
     p.add_argument("--out", default=str(ROOT / "model_zoo" / "README.md"))
-    p.add_argument("-k", default="", help="only models whose name contains this")
-    p.add_argument("--exporter", choices=model_zoo.EXPORTERS, action="append", help="only these exporters")
-    p.add_argument("--opset", type=int, action="append", help="only these opsets")
     args = p.parse_args()
     warnings.filterwarnings("ignore")
     lines = [f"Size: {args.size}. Errors are the max abs difference over the recorded cases "
@@ -88,23 +121,11 @@ def main() -> int:
              f"case's single run in ms (informational).", "",
              "| model | exporter | opset | status | max err vs onnxruntime | max err vs torch | "
              "ferry ms | onnxruntime ms |", "|---|---|---|---|---|---|---|---|"]
-    for name in model_zoo.list():
-        if args.k not in name:
-            continue
-        for exporter in args.exporter or model_zoo.EXPORTERS:
-            for opset in model_zoo.OPSETS[exporter]:
-                if args.opset and opset not in args.opset:
-                    continue
-                lines.append(row(name, exporter, opset, args.size))
-                print(lines[-1], flush=True)
-    begin, end = f"<!-- zoo-table-{args.size}:begin -->", f"<!-- zoo-table-{args.size}:end -->"
-    out = pathlib.Path(args.out)
-    text = out.read_text() if out.exists() else ""
-    if begin not in text:
-        text += f"\n{begin}\n{end}\n"
-    head, rest = text.split(begin, 1)
-    tail = rest.split(end, 1)[1]
-    out.write_text(head + begin + "\n" + "\n".join(lines) + "\n" + end + tail)
+    for name, exporter, opset in selected(args):
+        lines.append(row(name, exporter, opset, args.size))
+        print(lines[-1], flush=True)
+    write_between_markers(pathlib.Path(args.out), f"<!-- zoo-table-{args.size}:begin -->",
+                          f"<!-- zoo-table-{args.size}:end -->", lines)
     return 0
 
 

@@ -85,6 +85,25 @@ struct MemoryPlanReport {
   size_t view_values = 0;         ///< outputs that are views of their input (Reshape & co.)
 };
 
+/// One optimizer pass's work while the session was created (summed over rounds and subgraphs);
+/// mirrors optimizer::PassRun.
+struct OptimizerPassReport {
+  std::string name;
+  double ms = 0;
+  size_t nodes_before = 0;  ///< nodes in all graphs when the pass first ran
+  size_t nodes_after = 0;   ///< when it last ran
+  int changed_rounds = 0;   ///< rounds in which it changed something
+};
+
+/// What the optimizer did: each pass of the level's pipeline, in order, and the totals.
+struct OptimizerReport {
+  std::vector<OptimizerPassReport> passes;
+  int rounds = 0;           ///< times the pipeline ran (the last changed nothing, unless capped)
+  size_t nodes_before = 0;  ///< nodes (subgraphs included) before the first pass
+  size_t nodes_after = 0;   ///< and after the last
+  double total_ms = 0;
+};
+
 struct NamedTensor {
   std::string name;
   Tensor tensor;
@@ -112,6 +131,8 @@ class Session {
   const SessionTimings& timings() const;
   /// Providers that got nodes, in priority order.
   std::vector<std::string> providers() const;
+  /// What each optimizer pass did while the session was created.
+  OptimizerReport optimizer_report() const;
 
   /// Runs the model. `output_names` empty = every graph output, in graph order. Inputs are
   /// checked first: an unknown or missing name, a wrong dtype, a wrong rank or a dim that

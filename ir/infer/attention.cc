@@ -73,18 +73,18 @@ void attention(InferenceContext& ctx) {
   if (ctx.output_count() > 3 && n.output(3)) ctx.set_output_type(3, Type::tensor(dt, Shape({b, hq, sq, total})));
 }
 
-void rotary_embedding(InferenceContext& ctx) {
+}  // namespace
+
+void rotary_embedding_inference(InferenceContext& ctx) {
   const Shape* x = ranked_shape(ctx, 0);
   if (x && x->rank() != 3 && x->rank() != 4)
     ctx.fail("input 'X' has shape " + x->to_string() + ", expected rank 3 or 4");
   ctx.set_output_type(0, Type::tensor(input_dtype(ctx, 0), x ? *x : Shape::unknown()));
 }
 
-}  // namespace
-
 void register_attention() {
   register_inference("", "Attention", 23, attention);
-  register_inference("", "RotaryEmbedding", 23, rotary_embedding);
+  register_inference("", "RotaryEmbedding", 23, rotary_embedding_inference);
 }
 
 }  // namespace ferry::ir::infer

@@ -66,5 +66,11 @@ inline constexpr int64_t kMaxTrackedElements = 1024;
 Shape matmul_shape(InferenceContext& ctx, size_t ia, size_t ib);
 /// GlobalAveragePool / GlobalMaxPool / GlobalLpPool: [N, C, 1, 1, ...].
 void global_pool(InferenceContext& ctx);
+/// Conv's output (nn.cc); also the fused convolutions of the ferry domain.
+void conv_inference(InferenceContext& ctx);
+/// Gemm's output [M, N] (nn.cc); also ferry.FusedGemm.
+void gemm_inference(InferenceContext& ctx);
+/// RotaryEmbedding's output: X's type, rank 3 or 4 (attention.cc); also ferry.RotaryEmbedding.
+void rotary_embedding_inference(InferenceContext& ctx);
 
 }  // namespace ferry::ir::infer

@@ -134,7 +134,15 @@ void softmax(InferenceContext& ctx) {
   ctx.set_output_type(0, Type::tensor(x.elem, x.shape));
 }
 
-void gemm(InferenceContext& ctx) {
+void matmul(InferenceContext& ctx) {
+  ctx.set_output_type(0, Type::tensor(input_dtype(ctx, 0), matmul_shape(ctx, 0, 1)));
+}
+
+}  // namespace
+
+void conv_inference(InferenceContext& ctx) { conv_pool(ctx, true); }
+
+void gemm_inference(InferenceContext& ctx) {
   const DataType dt = input_dtype(ctx, 0);
   const Shape* a = ranked_shape(ctx, 0);
   const Shape* b = ranked_shape(ctx, 1);
@@ -151,21 +159,15 @@ void gemm(InferenceContext& ctx) {
   ctx.set_output_type(0, Type::tensor(dt, Shape({m, n})));
 }
 
-void matmul(InferenceContext& ctx) {
-  ctx.set_output_type(0, Type::tensor(input_dtype(ctx, 0), matmul_shape(ctx, 0, 1)));
-}
-
-}  // namespace
-
 void register_nn() {
-  register_inference("", "Conv", 1, [](InferenceContext& c) { conv_pool(c, true); });
+  register_inference("", "Conv", 1, conv_inference);
   register_inference("", "MaxPool", 1, [](InferenceContext& c) { conv_pool(c, false); });
   register_inference("", "AveragePool", 1, [](InferenceContext& c) { conv_pool(c, false); });
   register_inference("", "GlobalAveragePool", 1, global_pool);
   register_inference("", "GlobalMaxPool", 1, global_pool);
   register_inference("", "BatchNormalization", 1, batch_norm);
   register_inference("", "Softmax", 1, softmax);
-  register_inference("", "Gemm", 1, gemm);
+  register_inference("", "Gemm", 1, gemm_inference);
   register_inference("", "MatMul", 1, matmul);
 }
 

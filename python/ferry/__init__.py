@@ -83,18 +83,42 @@ class SessionOptions:
         if threads < 0:
             raise InvalidArgument(f"intra_op_num_threads must be >= 0 (0 = one per core), got {threads}")
         native.intra_op_num_threads = threads
-        level = int(self.graph_optimization_level)
-        try:
-            native.graph_optimization_level = _ferry.GraphOptimizationLevel(level)
-        except (ValueError, TypeError):
-            valid = ", ".join(f"{m.name}={m.value}" for m in GraphOptimizationLevel)
-            raise InvalidArgument(f"graph_optimization_level {level} is not one of {valid}") from None
+        native.graph_optimization_level = _ferry.GraphOptimizationLevel(_level_number(self.graph_optimization_level))
         native.optimized_model_filepath = os.fspath(self.optimized_model_filepath or "")
         native.providers = providers
         native.allow_cpu_fallback = bool(self.allow_cpu_fallback)
-        native.disabled_passes = list(self.disabled_passes)
+        native.disabled_passes = _pass_names(self.disabled_passes)
         native.max_cached_plans = int(self.max_cached_plans)
         return native
+
+
+def _level_number(level: Any) -> int:
+    """ferry.GraphOptimizationLevel, onnxruntime.GraphOptimizationLevel (a pybind11 enum whose
+    int() is the same number) or a plain int -> the level's number."""
+    valid = ", ".join(f"{m.name}={m.value}" for m in GraphOptimizationLevel)
+    if isinstance(level, (bool, float)):
+        raise InvalidArgument(f"graph_optimization_level must be a GraphOptimizationLevel ({valid}), got {level!r}")
+    try:
+        number = int(level)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"graph_optimization_level must be a GraphOptimizationLevel ({valid}), "
+                              f"got {level!r}") from None
+    if number not in {m.value for m in GraphOptimizationLevel}:
+        raise InvalidArgument(f"graph_optimization_level {number} is not one of {valid}")
+    return number
+
+
+def _pass_names(names: Any) -> list[str]:
+    """A pass name or an iterable of them -> list (a lone string is one name, not its letters)."""
+    if names is None:
+        return []
+    if isinstance(names, str):
+        return [names]
+    out = list(names)
+    for n in out:
+        if not isinstance(n, str):
+            raise InvalidArgument(f"disabled_passes must be pass names (strings), got {n!r}")
+    return out
 
 
 class RunOptions:
@@ -176,6 +200,10 @@ class InferenceSession:
         self._sess_options = sess_options if sess_options is not None else SessionOptions()
         names = _provider_names(providers)
         native_options = self._sess_options._to_native(names)
+        # onnxruntime's spelling: InferenceSession(..., disabled_optimizers=[...]).
+        extra = _pass_names(kwargs.get("disabled_optimizers"))
+        if extra:
+            native_options.disabled_passes = list(native_options.disabled_passes) + extra
         if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
             self._model_path = None
             self._sess = _ferry.Session(bytes(path_or_bytes), native_options)
@@ -235,6 +263,17 @@ class InferenceSession:
     def timings(self) -> dict:
         """Milliseconds spent creating the session, by stage."""
         return self._sess.timings()
+
+    def get_optimizer_report(self) -> list[dict]:
+        """What each optimizer pass of the session's level did while the session was created, in
+        pipeline order: dicts with name, ms, nodes_before, nodes_after (node counts of all graphs,
+        subgraphs included, when the pass first and last ran) and changed_rounds."""
+        return list(self._sess.optimizer_report()["passes"])
+
+    def optimizer_report(self) -> dict:
+        """get_optimizer_report()'s list as "passes", plus totals: rounds, nodes_before,
+        nodes_after, total_ms."""
+        return self._sess.optimizer_report()
 
     def memory_plan(self, input_shapes: Mapping[str, Sequence[int]]) -> dict:
         """The memory plan for inputs of these shapes (planned and cached if new): peak_bytes,

@@ -1,6 +1,9 @@
 """The `ferry` command line.
 
-    ferry run [MODEL] [--input NAME=FILE.npy ...] [--threads N]
+    ferry run [MODEL] [--input NAME=FILE.npy ...] [--threads N] [--level LEVEL]
+              [--disable-pass NAME ...] [--log-passes]
+    ferry optimize MODEL -o OUT.onnx [--level disabled|basic|extended|all]
+              [--disable-pass NAME ...] [--log-passes]
     ferry info MODEL
     ferry bench MODEL [--threads N] [--runs N] [--warmup N]
     ferry zoo list
@@ -49,14 +52,38 @@ def _fmt_bytes(n: float) -> str:
     return f"{n:.1f} GiB"
 
 
-def _session(model: str, threads: int):
+#: --level's names -> GraphOptimizationLevel numbers (onnxruntime's).
+LEVELS = {"disabled": 0, "basic": 1, "extended": 2, "all": 99}
+
+
+def _session(model: str, threads: int, level: str = "all", disabled_passes: Sequence[str] = (),
+             save_to: str = ""):
     import ferry
 
     if not os.path.exists(model):
         raise CliError(f"{model}: no such file")
     opts = ferry.SessionOptions()
     opts.intra_op_num_threads = threads
+    opts.graph_optimization_level = ferry.GraphOptimizationLevel(LEVELS[level])
+    opts.disabled_passes = list(disabled_passes)
+    opts.optimized_model_filepath = save_to
     return ferry.InferenceSession(model, opts)
+
+
+def _print_pass_log(sess) -> None:
+    """--log-passes: each pass's time and node counts (all graphs, subgraphs included)."""
+    report = sess.optimizer_report()
+    passes = report["passes"]
+    if not passes:
+        print("optimizer: no passes at this level")
+        return
+    width = max(len("pass"), *(len(p["name"]) for p in passes))
+    print(f"{'pass':<{width}}  {'ms':>8}  {'nodes before':>12}  {'nodes after':>11}  {'changed rounds':>14}")
+    for p in passes:
+        print(f"{p['name']:<{width}}  {p['ms']:8.2f}  {p['nodes_before']:12}  {p['nodes_after']:11}  "
+              f"{p['changed_rounds']:14}")
+    print(f"optimizer: {report['nodes_before']} -> {report['nodes_after']} nodes in {report['rounds']} "
+          f"round{'s' if report['rounds'] != 1 else ''}, {report['total_ms']:.2f} ms")
 
 
 def _parse_inputs(specs: Sequence[str]) -> dict[str, np.ndarray]:
@@ -102,7 +129,9 @@ def _summary(a: np.ndarray) -> str:
 def _cmd_run(args) -> int:
     if args.model is None:
         return _run_default(args)
-    sess = _session(args.model, args.threads)
+    sess = _session(args.model, args.threads, args.level, args.disable_pass)
+    if args.log_passes:
+        _print_pass_log(sess)
     feeds = _parse_inputs(args.input)
     rng = np.random.default_rng(0)
     for arg in sess.get_inputs():
@@ -164,8 +193,23 @@ def _run_default(args) -> int:
     return 0
 
 
+def _cmd_optimize(args) -> int:
+    out = os.path.abspath(args.output)
+    if not os.path.isdir(os.path.dirname(out)):
+        raise CliError(f"-o {args.output}: directory {os.path.dirname(out)} does not exist")
+    sess = _session(args.model, 1, args.level, args.disable_pass, save_to=out)
+    if args.log_passes:
+        _print_pass_log(sess)
+    report = sess.optimizer_report()
+    ops = sess.model_info()["opset_imports"]
+    domains = ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(ops.items()))
+    print(f"{args.model}: {report['nodes_before']} -> {report['nodes_after']} nodes at level {args.level} "
+          f"({report['total_ms']:.1f} ms); wrote {args.output} (opsets: {domains})")
+    return 0
+
+
 def _cmd_info(args) -> int:
-    sess = _session(args.model, 1)
+    sess = _session(args.model, 1, args.level)
     info = sess.model_info()
     print(f"model: {args.model}")
     print(f"ir_version: {info['ir_version']}")
@@ -261,6 +305,15 @@ def _cmd_zoo_build(args) -> int:
     return 0
 
 
+def _add_optimizer_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", default="all", choices=list(LEVELS),
+                   help="graph optimization level (default all; onnxruntime's ORT_DISABLE_ALL .. ORT_ENABLE_ALL)")
+    p.add_argument("--disable-pass", action="append", default=[], metavar="NAME",
+                   help="skip this optimizer pass (repeatable; docs/optimizer.md lists them)")
+    p.add_argument("--log-passes", action="store_true",
+                   help="print each optimizer pass with its time and node counts before/after")
+
+
 def _parser() -> argparse.ArgumentParser:
     import ferry
 
@@ -278,12 +331,25 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
                    help="feed input NAME from a .npy file (repeatable)")
     r.add_argument("--threads", type=int, default=0, metavar="N", help="intra-op threads (0 = all cores)")
+    _add_optimizer_args(r)
     r.set_defaults(func=_cmd_run)
+
+    o = sub.add_parser("optimize", help="optimize a model and save it as ONNX",
+                       description="Load MODEL, run the optimizer at --level and save the optimized "
+                                   "model to OUT. Levels basic and disabled write plain ONNX (runs in "
+                                   "onnxruntime); extended and all may add ops of the 'ferry' domain "
+                                   "(docs/ferry_ops.md), which only Ferry runs.")
+    o.add_argument("model", metavar="MODEL", help="an .onnx file")
+    o.add_argument("-o", "--output", required=True, metavar="OUT.onnx", help="where to save the optimized model")
+    _add_optimizer_args(o)
+    o.set_defaults(func=_cmd_optimize)
 
     i = sub.add_parser("info", help="describe a model's inputs, outputs, opsets and ops",
                        description="Print MODEL's inputs and outputs (with symbolic shapes), IR version, "
                                    "opsets, producer, op histogram, node count and parameter count.")
     i.add_argument("model", metavar="MODEL", help="an .onnx file")
+    i.add_argument("--level", default="disabled", choices=list(LEVELS),
+                   help="describe the model after this optimization level (default disabled: as stored)")
     i.set_defaults(func=_cmd_info)
 
     b = sub.add_parser("bench", help="measure session creation, latency and memory",

@@ -212,7 +212,9 @@ def test_zero_copy_inputs_are_never_modified_and_outputs_own_their_memory():
                    [_vi("x", TensorProto.FLOAT, ["n", 4])],
                    [_vi("y", TensorProto.FLOAT, ["n", 4]), _vi("xv", TensorProto.FLOAT, [None])],
                    [numpy_helper.from_array(np.array([-1], np.int64), "flat")])
-    sess = ferry.InferenceSession(model)
+    unfused = ferry.SessionOptions()  # the planner's in-place reuse is under test: keep the chain
+    unfused.graph_optimization_level = ferry.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ferry.InferenceSession(model, unfused)
     x = np.linspace(-3, 3, 4000, dtype=np.float32).reshape(1000, 4)
     before = x.copy()
     y, xv = sess.run(None, {"x": x})

@@ -91,6 +91,10 @@ def test_info(model_path):
                    "nodes: 3", "parameters: 12 (48 B)"):
         assert needle in out, needle
     assert re.search(r"^  MatMul\s+1$", out, re.M) and re.search(r"^  Cast\s+1$", out, re.M)
+    # --level shows the model as a session at that level runs it: MatMul and Relu fused.
+    fused = _cli("info", str(model_path), "--level", "extended").stdout
+    assert "opsets: ai.onnx 13, ferry 1" in fused and "nodes: 2" in fused, fused
+    assert re.search(r"^  ferry:FusedMatMul\s+1$", fused, re.M), fused
 
 
 def test_bench(model_path):

@@ -208,7 +208,9 @@ TEST(RuntimeSession, InPlaceNeverTouchesInputsAndPlanReportsIt) {
   b.node("Sigmoid", {"a"}, {"c"}, "s1");     // in place over a
   b.node("Tanh", {"c"}, {"d"}, "t2");        // in place over c
   b.node("Relu", {"d"}, {"y"}, "r3");        // graph output: owned
-  Session s = b.session();
+  SessionOptions unfused;  // the planner is under test: keep the four nodes (extended fuses them)
+  unfused.graph_optimization_level = GraphOptimizationLevel::kDisabled;
+  Session s = b.session(unfused);
   std::vector<float> x = iota_floats(1000, -5.0f, 0.01f);
   std::vector<float> before = x;
   auto out = s.run({{"x", Tensor::view(DataType::kFloat, {1000}, x.data())}});
@@ -323,6 +325,7 @@ TEST(RuntimeSession, EightThreadsHundredRunsEachOnOneSession) {
 TEST(RuntimeSession, PlanCacheIsBoundedLeastRecentlyUsed) {
   SessionOptions opts;
   opts.max_cached_plans = 2;
+  opts.graph_optimization_level = GraphOptimizationLevel::kDisabled;  // plan of the unfused MLP
   Session s = mlp_model().session(opts);
   for (int64_t batch = 1; batch <= 6; ++batch) {
     std::vector<float> x(static_cast<size_t>(batch) * 8, 0.25f);

@@ -8,6 +8,8 @@ namespace ferry::ep::cpu {
 
 // Sub-family registrations; register_attention_kernels (attention.cc) calls them.
 void register_rotary_embedding_kernels(KernelRegistry& r);  // attention/rotary_embedding.cc
+/// The RotaryEmbedding kernel, also registered for ferry.RotaryEmbedding (fused/attention.cc).
+std::unique_ptr<Kernel> make_rotary_embedding_kernel(const KernelInfo& info);
 
 namespace attn {
 

@@ -127,8 +127,10 @@ class RotaryEmbedding final : public Kernel {
 
 }  // namespace
 
+std::unique_ptr<Kernel> make_rotary_embedding_kernel(const KernelInfo& info) { return make_kernel<RotaryEmbedding>(info); }
+
 void register_rotary_embedding_kernels(KernelRegistry& r) {
-  r.add("RotaryEmbedding", {23}, make_kernel<RotaryEmbedding>, RotaryTypes::dtypes());
+  r.add("RotaryEmbedding", {23}, make_rotary_embedding_kernel, RotaryTypes::dtypes());
 }
 
 }  // namespace ferry::ep::cpu

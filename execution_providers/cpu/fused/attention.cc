@@ -1,9 +1,214 @@
+// CPU kernels of the ferry attention ops (ir/ferry_schemas_attention.cc). ferry.RotaryEmbedding
+// is ai.onnx RotaryEmbedding-23's kernel for older opsets. ferry.MultiHeadAttention: the unfused
+// MatMul(Softmax(scale * Q·K^T + bias), V) with numpy broadcasting of every leading dim, an
+// optional key/value cache concatenated before K and V, bottom-right causal masking, the SDPA
+// export's NaN-to-zero on the probabilities, and Q, K, V, Y in [B, H, S, D] or [B, S, H, D].
+//
+// Each (batch, head) of the output is one task on the thread pool: its Q·K^T and P·V are Eigen
+// GEMMs in the element type (float or double); the softmax subtracts the row's maximum and uses
+// Eigen's vectorised exp, then divides by the sum (NaN and -inf propagate as in Softmax).
+#include <Eigen/Core>
+#include <cmath>
+#include <limits>
+
+#include "execution_providers/cpu/attention/attention.h"
+#include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/fused/fused.h"
 
 namespace ferry::ep::cpu {
+namespace {
+
+struct MultiHeadAttentionAttributes {
+  float scale = 0.0f;         // 0: 1/sqrt(head size)
+  bool is_causal = false;     // 0
+  bool nan_to_zero = false;   // softmax_nan_to_zero = 0
+  // query_layout, key_layout, value_layout, output_layout: "BHSD" (default) or "BSHD".
+  bool bshd[4] = {false, false, false, false};
+
+  explicit MultiHeadAttentionAttributes(const KernelInfo& info) {
+    const ir::Node& n = info.node();
+    scale = n.get_float("scale", 0.0f);
+    is_causal = n.get_int("is_causal", 0) != 0;
+    nan_to_zero = n.get_int("softmax_nan_to_zero", 0) != 0;
+    if (!std::isfinite(scale)) fail_model(info, "attribute 'scale' must be finite, got " + std::to_string(scale));
+    const char* names[4] = {"query_layout", "key_layout", "value_layout", "output_layout"};
+    for (int i = 0; i < 4; ++i) {
+      const std::string layout = n.get_string(names[i], "BHSD");
+      if (layout != "BHSD" && layout != "BSHD")
+        fail_model(info, std::string("attribute '") + names[i] + "' must be \"BHSD\" or \"BSHD\", got \"" + layout + "\"");
+      bshd[i] = layout == "BSHD";
+    }
+  }
+};
+
+/// A 4-D tensor of heads in either layout: [batch, heads, seq, size] or [batch, seq, heads, size].
+struct Heads {
+  int64_t batch = 0, heads = 0, seq = 0, size = 0;
+  bool bshd = false;
+  Heads(const std::vector<int64_t>& shape, bool bshd_layout)
+      : batch(shape[0]), heads(shape[bshd_layout ? 2 : 1]), seq(shape[bshd_layout ? 1 : 2]), size(shape[3]),
+        bshd(bshd_layout) {}
+  /// Offset (elements) of row s of head h in batch b.
+  int64_t row(int64_t b, int64_t h, int64_t s) const {
+    return (bshd ? (b * seq + s) * heads + h : (b * heads + h) * seq + s) * size;
+  }
+};
+
+/// numpy broadcast of two dims; 0 when they do not broadcast.
+int64_t broadcast_dim(int64_t a, int64_t b) { return a == b || b == 1 ? a : (a == 1 ? b : 0); }
+/// Index into a dim of size `n` for the broadcast index `i`.
+int64_t at(int64_t n, int64_t i) { return n == 1 ? 0 : i; }
+
+class MultiHeadAttention final : public Kernel {
+ public:
+  explicit MultiHeadAttention(const KernelInfo& info) : a_(info) {}
+
+  void compute(KernelContext& ctx) const override {
+    const Tensor& q = ctx.required_input(0);
+    visit_dtype(Types<float, double>{}, q.dtype(), "input 'query'", [&](auto tag) {
+      run<typename decltype(tag)::type>(ctx);
+    });
+  }
+
+ private:
+  template <typename T>
+  void run(KernelContext& ctx) const {
+    using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Tensor& q = ctx.required_input(0);
+    const Tensor& k = ctx.required_input(1);
+    const Tensor& v = ctx.required_input(2);
+    const Tensor* bias = ctx.input(3);
+    const Tensor* past_k = ctx.input(4);
+    const Tensor* past_v = ctx.input(5);
+    auto shapes = [&] {
+      std::string s = "query " + q.describe() + ", key " + k.describe() + ", value " + v.describe();
+      if (bias) s += ", attention_bias " + bias->describe();
+      if (past_k) s += ", past_key " + past_k->describe();
+      if (past_v) s += ", past_value " + past_v->describe();
+      return s;
+    };
+    for (const Tensor* t : {&k, &v, bias, past_k, past_v})
+      if (t && t->dtype() != q.dtype()) fail(ctx, ErrorCode::kInvalidArgument, "inputs must have one element type, got " + shapes());
+    if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4)
+      fail(ctx, ErrorCode::kInvalidArgument, "query, key and value must be 4-D, got " + shapes());
+    if ((past_k == nullptr) != (past_v == nullptr))
+      fail(ctx, ErrorCode::kInvalidArgument, "past_key and past_value must be given together, got " + shapes());
+    const Heads qh(q.shape(), a_.bshd[0]), kh(k.shape(), a_.bshd[1]), vh(v.shape(), a_.bshd[2]);
+    const int64_t S = qh.seq, D = qh.size, T_new = kh.seq, Dv = vh.size;
+    const int64_t P = past_k ? past_k->dim(2) : 0, total = P + T_new;
+    if (kh.size != D || vh.seq != T_new)
+      fail(ctx, ErrorCode::kInvalidArgument, "key must have query's head size and value key's sequence length, got " + shapes());
+    if (past_k && (past_k->rank() != 4 || past_v->rank() != 4 || past_k->dim(0) != kh.batch ||
+                   past_k->dim(1) != kh.heads || past_k->dim(3) != D || past_v->dim(0) != vh.batch ||
+                   past_v->dim(1) != vh.heads || past_v->dim(2) != P || past_v->dim(3) != Dv))
+      fail(ctx, ErrorCode::kInvalidArgument,
+           "past_key and past_value must be 4-D [batch, heads, past, size] with key's and value's batch, heads and "
+           "head size and one length, got " + shapes());
+    // Broadcast dims: scores [Bs, Hs, Ss, total], output [Bo, Ho, Ss, Dv].
+    int64_t bias_dims[4] = {1, 1, 1, 1};
+    if (bias) {
+      if (bias->rank() < 1 || bias->rank() > 4)
+        fail(ctx, ErrorCode::kInvalidArgument, "attention_bias must have rank 1 to 4, got " + shapes());
+      for (int64_t d = 0; d < bias->rank(); ++d) bias_dims[4 - bias->rank() + d] = bias->dim(d);
+    }
+    const int64_t B1 = broadcast_dim(qh.batch, kh.batch), H1 = broadcast_dim(qh.heads, kh.heads);
+    const int64_t Bs = broadcast_dim(B1, bias_dims[0]), Hs = broadcast_dim(H1, bias_dims[1]);
+    const int64_t Ss = broadcast_dim(S, bias_dims[2]);
+    const int64_t Bo = broadcast_dim(Bs, vh.batch), Ho = broadcast_dim(Hs, vh.heads);
+    if (B1 == 0 || H1 == 0 || Bs == 0 || Hs == 0 || Ss == 0 || Bo == 0 || Ho == 0 ||
+        (bias_dims[3] != 1 && bias_dims[3] != total))
+      fail(ctx, ErrorCode::kInvalidArgument,
+           "shapes do not broadcast to scores [batch, heads, " + std::to_string(S) + ", " + std::to_string(total) +
+               "]: " + shapes());
+
+    const T* pq = q.data<T>();
+    const T* pk = k.data<T>();
+    const T* pv = v.data<T>();
+    const T* pb = bias ? bias->data<T>() : nullptr;
+    const T* ppk = past_k ? past_k->data<T>() : nullptr;
+    const T* ppv = past_v ? past_v->data<T>() : nullptr;
+    auto key_row = [&](int64_t b, int64_t h, int64_t j) {  // b, h index key's own dims
+      return j < P ? ppk + ((b * kh.heads + h) * P + j) * D : pk + kh.row(b, h, j - P);
+    };
+    auto value_row = [&](int64_t b, int64_t h, int64_t j) {
+      return j < P ? ppv + ((b * vh.heads + h) * P + j) * Dv : pv + vh.row(b, h, j - P);
+    };
+    for (int which = 0; which < 2; ++which) {
+      const size_t out = static_cast<size_t>(1 + which);
+      if (ctx.output_count() <= out || !ctx.output_wanted(out)) continue;
+      const Heads& src = which == 0 ? kh : vh;
+      T* dst = ctx.allocate_output(out, q.dtype(), {src.batch, src.heads, total, src.size}).template data<T>();
+      for (int64_t b = 0; b < src.batch; ++b)
+        for (int64_t h = 0; h < src.heads; ++h)
+          for (int64_t j = 0; j < total; ++j) {
+            const T* row = which == 0 ? key_row(b, h, j) : value_row(b, h, j);
+            std::copy(row, row + src.size, dst + ((b * src.heads + h) * total + j) * src.size);
+          }
+    }
+    const bool out_bshd = a_.bshd[3];
+    T* py = ctx.allocate_output(0, q.dtype(), out_bshd ? std::vector<int64_t>{Bo, Ss, Ho, Dv}
+                                                       : std::vector<int64_t>{Bo, Ho, Ss, Dv})
+                .template data<T>();
+    const Heads yh({Bo, out_bshd ? Ss : Ho, out_bshd ? Ho : Ss, Dv}, out_bshd);
+
+    const T scale = a_.scale != 0.0f ? static_cast<T>(a_.scale) : static_cast<T>(1.0 / std::sqrt(static_cast<double>(D)));
+    constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+    const double cost = static_cast<double>(Ss * total * (D + Dv + 4));
+    ctx.thread_pool().parallel_for(Bo * Ho, cost, [&](int64_t begin, int64_t end) {
+      Mat qs(Ss, D), ks(total, D), vs(total, Dv), s(Ss, total), y(Ss, Dv);
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t b = task / Ho, h = task % Ho;
+        const int64_t bq = at(qh.batch, b), hq = at(qh.heads, h), bk = at(kh.batch, b), hk = at(kh.heads, h);
+        for (int64_t i = 0; i < Ss; ++i) {
+          const T* src = pq + qh.row(bq, hq, at(S, i));
+          for (int64_t d = 0; d < D; ++d) qs(i, d) = src[d];
+        }
+        for (int64_t j = 0; j < total; ++j) {
+          const T* kr = key_row(bk, hk, j);
+          for (int64_t d = 0; d < D; ++d) ks(j, d) = kr[d];
+          const T* vr = value_row(at(vh.batch, b), at(vh.heads, h), j);
+          for (int64_t d = 0; d < Dv; ++d) vs(j, d) = vr[d];
+        }
+        s.noalias() = qs * ks.transpose();
+        const int64_t bb = at(bias_dims[0], b), bh = at(bias_dims[1], h);
+        for (int64_t i = 0; i < Ss; ++i) {
+          T* row = &s(i, 0);
+          const T* brow = pb ? pb + ((bb * bias_dims[1] + bh) * bias_dims[2] + at(bias_dims[2], i)) * bias_dims[3] : nullptr;
+          const int64_t last_visible = at(S, i) + total - S;  // causal: keys j <= i + (total - S)
+          T mx = kNegInf;
+          for (int64_t j = 0; j < total; ++j) {
+            T x = row[j] * scale;
+            if (brow) x += brow[at(bias_dims[3], j)];
+            if (a_.is_causal && j > last_visible) x = kNegInf;
+            row[j] = x;
+            mx = std::max(mx, x);  // a NaN score never becomes the max; it propagates through exp
+          }
+          auto r = s.row(i).array();  // exp vectorised by Eigen (the scalar std::exp dominated)
+          r = (r - mx).exp();
+          r /= r.sum();
+          if (a_.nan_to_zero)
+            for (int64_t j = 0; j < total; ++j)
+              if (std::isnan(row[j])) row[j] = 0;
+        }
+        y.noalias() = s * vs;
+        for (int64_t i = 0; i < Ss; ++i) {
+          T* dst = py + yh.row(b, h, i);
+          for (int64_t d = 0; d < Dv; ++d) dst[d] = y(i, d);
+        }
+      }
+    });
+  }
+
+  MultiHeadAttentionAttributes a_;
+};
+
+}  // namespace
 
 void register_fused_attention_kernels(KernelRegistry& r) {
-  (void)r;
+  r.add("MultiHeadAttention", {1}, make_kernel<MultiHeadAttention>, kFloatTypes, "ferry");
+  // Same semantics as ai.onnx RotaryEmbedding-23: the same kernel (attention/rotary_embedding.cc).
+  r.add("RotaryEmbedding", {1}, make_rotary_embedding_kernel,
+        {DataType::kFloat, DataType::kFloat16, DataType::kBFloat16}, "ferry");
 }
 
 }  // namespace ferry::ep::cpu

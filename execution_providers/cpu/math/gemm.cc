@@ -1,85 +1,79 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast unidirectionally to [M, N] (and
 // optional from opset 11). Row blocks of Y are independent Eigen products on the thread pool.
+// gemm_forward (fused/conv_gemm_compute.h) is shared with ferry.FusedGemm.
 #include <Eigen/Core>
 
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/families.h"
+#include "execution_providers/cpu/fused/conv_gemm_compute.h"
 
 namespace ferry::ep::cpu {
+
+Tensor& gemm_forward(KernelContext& ctx, const GemmAttributes& attrs, const Tensor& a, const Tensor& b,
+                     const Tensor* c) {
+  if (a.rank() != 2 || b.rank() != 2 || a.dtype() != b.dtype())
+    fail(ctx, ErrorCode::kInvalidArgument,
+         "A and B must be 2-D of one element type, got " + a.describe() + " and " + b.describe());
+  const int64_t m = attrs.trans_a ? a.dim(1) : a.dim(0);
+  const int64_t k = attrs.trans_a ? a.dim(0) : a.dim(1);
+  const int64_t kb = attrs.trans_b ? b.dim(1) : b.dim(0);
+  const int64_t n = attrs.trans_b ? b.dim(0) : b.dim(1);
+  if (k != kb)
+    fail(ctx, ErrorCode::kInvalidArgument,
+         "inner dims differ: A " + a.describe() + (attrs.trans_a ? " (transposed)" : "") +
+             ", B " + b.describe() + (attrs.trans_b ? " (transposed)" : ""));
+  // C as [cm, cn] with each 1 or full (unidirectional broadcast).
+  int64_t cm = 0, cn = 0;
+  const bool use_c = c != nullptr && c->defined() && attrs.beta != 0.0f;
+  if (use_c) {
+    if (c->rank() > 2) fail(ctx, ErrorCode::kInvalidArgument, "C must have rank <= 2, got " + c->describe());
+    cm = c->rank() == 2 ? c->dim(0) : 1;
+    cn = c->rank() >= 1 ? c->dim(c->rank() - 1) : 1;
+    if ((cm != 1 && cm != m) || (cn != 1 && cn != n) || c->dtype() != a.dtype())
+      fail(ctx, ErrorCode::kInvalidArgument,
+           "C " + c->describe() + " cannot be broadcast to [" + std::to_string(m) + "," +
+               std::to_string(n) + "]");
+  }
+  Tensor& out = ctx.allocate_output(0, a.dtype(), {m, n});
+  visit_dtype(FloatTypes{}, a.dtype(), "input", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<const Mat> am(a.data<T>(), a.dim(0), a.dim(1));
+    Eigen::Map<const Mat> bm(b.data<T>(), b.dim(0), b.dim(1));
+    T* py = out.template data<T>();
+    const T alpha = static_cast<T>(attrs.alpha), beta = static_cast<T>(attrs.beta);
+    const T* pc = use_c ? c->data<T>() : nullptr;
+    ctx.thread_pool().parallel_for(m, static_cast<double>(k * n + n), [&](int64_t r0, int64_t r1) {
+      for (int64_t i = r0; i < r1; ++i) {
+        T* row = py + i * n;
+        if (pc == nullptr) {
+          for (int64_t j = 0; j < n; ++j) row[j] = T(0);
+        } else {
+          const T* crow = pc + (cm == 1 ? 0 : i * cn);
+          for (int64_t j = 0; j < n; ++j) row[j] = beta * crow[cn == 1 ? 0 : j];
+        }
+      }
+      if (k == 0 || r1 <= r0) return;
+      Eigen::Map<Mat> y(py + r0 * n, r1 - r0, n);
+      if (!attrs.trans_a && !attrs.trans_b) y.noalias() += alpha * (am.middleRows(r0, r1 - r0) * bm);
+      if (!attrs.trans_a && attrs.trans_b) y.noalias() += alpha * (am.middleRows(r0, r1 - r0) * bm.transpose());
+      if (attrs.trans_a && !attrs.trans_b) y.noalias() += alpha * (am.transpose().middleRows(r0, r1 - r0) * bm);
+      if (attrs.trans_a && attrs.trans_b)
+        y.noalias() += alpha * (am.transpose().middleRows(r0, r1 - r0) * bm.transpose());
+    });
+  });
+  return out;
+}
+
 namespace {
-
-struct GemmAttributes {
-  float alpha = 1.0f;   // "alpha"
-  float beta = 1.0f;    // "beta"
-  bool trans_a = false;  // "transA"
-  bool trans_b = false;  // "transB"
-
-  explicit GemmAttributes(const ir::Node& n)
-      : alpha(n.get_float("alpha", 1.0f)),
-        beta(n.get_float("beta", 1.0f)),
-        trans_a(n.get_int("transA", 0) != 0),
-        trans_b(n.get_int("transB", 0) != 0) {}
-};
-
 
 class Gemm final : public Kernel {
  public:
   explicit Gemm(const KernelInfo& info) : attrs_(info.node()) {}
 
   void compute(KernelContext& ctx) const override {
-    const Tensor& a = ctx.required_input(0);
-    const Tensor& b = ctx.required_input(1);
-    const Tensor* c = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
-    if (a.rank() != 2 || b.rank() != 2 || a.dtype() != b.dtype())
-      fail(ctx, ErrorCode::kInvalidArgument,
-           "A and B must be 2-D of one element type, got " + a.describe() + " and " + b.describe());
-    const int64_t m = attrs_.trans_a ? a.dim(1) : a.dim(0);
-    const int64_t k = attrs_.trans_a ? a.dim(0) : a.dim(1);
-    const int64_t kb = attrs_.trans_b ? b.dim(1) : b.dim(0);
-    const int64_t n = attrs_.trans_b ? b.dim(0) : b.dim(1);
-    if (k != kb)
-      fail(ctx, ErrorCode::kInvalidArgument,
-           "inner dims differ: A " + a.describe() + (attrs_.trans_a ? " (transposed)" : "") +
-               ", B " + b.describe() + (attrs_.trans_b ? " (transposed)" : ""));
-    // C as [cm, cn] with each 1 or full (unidirectional broadcast).
-    int64_t cm = 0, cn = 0;
-    const bool use_c = c != nullptr && c->defined() && attrs_.beta != 0.0f;
-    if (use_c) {
-      if (c->rank() > 2) fail(ctx, ErrorCode::kInvalidArgument, "C must have rank <= 2, got " + c->describe());
-      cm = c->rank() == 2 ? c->dim(0) : 1;
-      cn = c->rank() >= 1 ? c->dim(c->rank() - 1) : 1;
-      if ((cm != 1 && cm != m) || (cn != 1 && cn != n) || c->dtype() != a.dtype())
-        fail(ctx, ErrorCode::kInvalidArgument,
-             "C " + c->describe() + " cannot be broadcast to [" + std::to_string(m) + "," +
-                 std::to_string(n) + "]");
-    }
-    visit_dtype(FloatTypes{}, a.dtype(), "input", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      Eigen::Map<const Mat> am(a.data<T>(), a.dim(0), a.dim(1));
-      Eigen::Map<const Mat> bm(b.data<T>(), b.dim(0), b.dim(1));
-      T* py = ctx.allocate_output(0, a.dtype(), {m, n}).template data<T>();
-      const T alpha = static_cast<T>(attrs_.alpha), beta = static_cast<T>(attrs_.beta);
-      const T* pc = use_c ? c->data<T>() : nullptr;
-      ctx.thread_pool().parallel_for(m, static_cast<double>(k * n + n), [&](int64_t r0, int64_t r1) {
-        for (int64_t i = r0; i < r1; ++i) {
-          T* row = py + i * n;
-          if (pc == nullptr) {
-            for (int64_t j = 0; j < n; ++j) row[j] = T(0);
-          } else {
-            const T* crow = pc + (cm == 1 ? 0 : i * cn);
-            for (int64_t j = 0; j < n; ++j) row[j] = beta * crow[cn == 1 ? 0 : j];
-          }
-        }
-        if (k == 0 || r1 <= r0) return;
-        Eigen::Map<Mat> y(py + r0 * n, r1 - r0, n);
-        if (!attrs_.trans_a && !attrs_.trans_b) y.noalias() += alpha * (am.middleRows(r0, r1 - r0) * bm);
-        if (!attrs_.trans_a && attrs_.trans_b) y.noalias() += alpha * (am.middleRows(r0, r1 - r0) * bm.transpose());
-        if (attrs_.trans_a && !attrs_.trans_b) y.noalias() += alpha * (am.transpose().middleRows(r0, r1 - r0) * bm);
-        if (attrs_.trans_a && attrs_.trans_b)
-          y.noalias() += alpha * (am.transpose().middleRows(r0, r1 - r0) * bm.transpose());
-      });
-    });
+    gemm_forward(ctx, attrs_, ctx.required_input(0), ctx.required_input(1),
+                 ctx.input_count() > 2 ? ctx.input(2) : nullptr);
   }
 
  private:

@@ -347,6 +347,14 @@ class Lrn final : public Kernel {
 
 }  // namespace
 
+// The same computation under the ferry domain's LayerNormalization / RMSNormalization (fused/norm.cc).
+std::unique_ptr<Kernel> make_layer_norm_kernel(const KernelInfo& info) {
+  return make_kernel<AxisNormalization<false>>(info);
+}
+std::unique_ptr<Kernel> make_rms_norm_kernel(const KernelInfo& info) {
+  return make_kernel<AxisNormalization<true>>(info);
+}
+
 void register_normalization_kernels(KernelRegistry& r) {
   const auto types = FloatHalfTypes::dtypes();
   r.add("LayerNormalization", {17}, make_kernel<AxisNormalization<false>>, types);
