@@ -25,6 +25,15 @@ void collect_graphs(ir::Graph& g, std::vector<ir::Graph*>& out) {
   out.push_back(&g);
 }
 
+/// Values (all graphs) whose type is not known yet: what a pass created without a type.
+size_t count_untyped(const ir::Graph& g) {
+  size_t n = 0;
+  for (const ir::Value* v : g.values())
+    if (v->type().kind == ir::Type::Kind::kUnknown) ++n;
+  for (const ir::Graph* sg : g.direct_subgraphs()) n += count_untyped(*sg);
+  return n;
+}
+
 size_t count_graph_nodes(const ir::Graph& g) {
   size_t n = g.node_count();
   for (const ir::Graph* sg : g.direct_subgraphs()) n += count_graph_nodes(*sg);
@@ -63,6 +72,8 @@ OptimizeReport optimize(ir::Model& model, const OptimizeOptions& options) {
 
   PassContext ctx(model);
   ctx.evaluate = options.evaluate;
+  ir::InferenceOptions inference;
+  inference.strict = options.verify_each_pass;
   if (options.verify_each_pass) ir::verify(model);
   for (int round = 0; round < options.max_rounds && !passes.empty(); ++round) {
     bool round_changed = false;
@@ -74,14 +85,15 @@ OptimizeReport optimize(ir::Model& model, const OptimizeOptions& options) {
       if (round == 0) run.nodes_before = before;
       bool changed = false;
       try {
+        const size_t untyped_before = count_untyped(model.graph());
         std::vector<ir::Graph*> graphs;
         collect_graphs(model.graph(), graphs);
         for (ir::Graph* g : graphs) changed |= passes[i].run(*g, ctx);
-        if (changed) {
-          ir::InferenceOptions inference;
-          inference.strict = options.verify_each_pass;
-          ir::infer_shapes(model, inference);
-        }
+        // Rewrites keep every type valid (a replacement takes the replaced value's type), so
+        // inference reruns only when a pass left new values untyped; the refinements it would
+        // add elsewhere (a folded constant making a downstream dim concrete) come at the end of
+        // the round.
+        if (changed && count_untyped(model.graph()) > untyped_before) ir::infer_shapes(model, inference);
         if (changed && options.verify_each_pass) ir::verify(model);
       } catch (const Error& e) {
         throw Error(e.code(), "after optimizer pass '" + passes[i].name + "': " + e.what());
@@ -92,6 +104,11 @@ OptimizeReport optimize(ir::Model& model, const OptimizeOptions& options) {
       round_changed |= changed;
     }
     if (!round_changed) break;
+    try {
+      ir::infer_shapes(model, inference);
+    } catch (const Error& e) {
+      throw Error(e.code(), "after optimizer round " + std::to_string(round + 1) + ": " + e.what());
+    }
   }
   report.nodes_after = count_nodes(model);
   report.total_ms = ms_since(start);

@@ -3,7 +3,8 @@
 // Driver contract (STYLE.md 8, 10):
 // - Each pass runs on the main graph and on every subgraph (If/Loop/Scan bodies), innermost
 //   first; the whole pipeline repeats until a round changes nothing (at most max_rounds).
-// - After a pass that changed something, types are re-inferred (new values get theirs).
+// - Types are re-inferred after a pass that left new values untyped, and after every round
+//   that changed something (a rewrite never makes a type wrong, only less refined).
 // - With verify_each_pass (the default in debug builds) the IR is verified after every pass and
 //   a failure names the pass: "after pass 'fuse_gelu': ...".
 // - disabled_passes names passes to skip; an unknown name is kInvalidArgument listing the valid

@@ -1,8 +1,8 @@
 // What an optimizer pass is (STYLE.md 8): a function `bool pass(ir::Graph&, const PassContext&)`
 // in its own file, with a before/after diagram at the top. It rewrites one graph and returns
 // whether it changed anything. The driver (optimizer.cc) calls it on the main graph and on every
-// subgraph (If/Loop/Scan bodies), repeats the pipeline to a fixed point, re-infers types after a
-// pass that changed something, and verifies the IR after each pass when asked (always in debug
+// subgraph (If/Loop/Scan bodies), repeats the pipeline to a fixed point, re-infers types when a
+// pass left values untyped and after each round, and verifies the IR after each pass when asked (always in debug
 // builds), naming the pass in any failure.
 //
 // Contract every pass keeps:

@@ -13,15 +13,18 @@
 //   becomes an initializer. A sparse value becomes dense only within the size cap.
 // - A node whose inputs are all constants (initializers that are not graph inputs, which callers
 //   may override; omitted optional inputs are fine; no inputs at all is fine too) is run with
-//   ctx.evaluate (the CPU kernels) and its used outputs become initializers, unless an output
-//   would exceed ctx.constant_folding_max_bytes (checked before running when the output shape is
-//   static, and on the result).
+//   ctx.evaluate (the CPU kernels) and its used outputs become initializers, unless that would
+//   grow the model: the outputs together may take ctx.constant_folding_max_bytes, or as many
+//   bytes as the constant inputs that only this node reads (they go once it is folded: a Concat
+//   of weight slices folds at any size, an Expand of a scalar to a large shape stays lazy).
+//   Checked before running when the output shapes are static, and on the results.
 // - Never folded: non-deterministic ops (is_nondeterministic), nodes with subgraph attributes,
 //   nodes with a non-tensor output (sequence, optional, map), DequantizeLinear (folding it would
 //   turn a quantized weight back into a float one, undoing the QDQ pattern and growing the model).
 // - A folded value that is a graph output keeps its name: it becomes a Constant node (an
 //   initializer cannot take over an output's name), and such a Constant is left alone.
 // - Without ctx.evaluate only Constant nodes are folded.
+#include <algorithm>
 #include <cstring>
 
 #include "optimizer/passes.h"
@@ -95,27 +98,35 @@ std::optional<Patch> fold_constant_node(ir::Node& node, const PassContext& ctx) 
   if (node.op_type() == "DequantizeLinear" && node.domain().empty()) return std::nullopt;
   if (node.outputs().empty()) return std::nullopt;
   std::vector<const Tensor*> inputs;
+  size_t freed_bytes = 0;  // constant inputs only this node reads
   for (ir::Value* in : node.inputs()) {
     if (in && !constant_of(in)) return std::nullopt;
     inputs.push_back(in ? constant_of(in) : nullptr);
+    if (in && in->uses().size() == 1 && !in->is_graph_output()) freed_bytes += in->initializer().byte_size();
   }
+  const size_t max_bytes = std::max(ctx.constant_folding_max_bytes, freed_bytes);
   bool any_used = false;
+  size_t static_total = 0;
   for (ir::Value* out : node.outputs()) {
     if (!out) continue;
     const ir::Type& t = out->type();
     if (t.kind != ir::Type::Kind::kTensor && t.kind != ir::Type::Kind::kUnknown) return std::nullopt;
-    if (auto bytes = static_bytes(t); bytes && *bytes > ctx.constant_folding_max_bytes) return std::nullopt;
+    if (auto bytes = static_bytes(t)) static_total += *bytes;
     any_used |= used(out);
   }
+  if (static_total > max_bytes) return std::nullopt;
   if (!any_used) return std::nullopt;  // dead code; eliminate_dead_code removes it
 
   std::optional<std::vector<Tensor>> results = ctx.evaluate(node, ctx.model().opset_imports, inputs);
   if (!results || results->size() != node.outputs().size()) return std::nullopt;
+  size_t total = 0;
   for (size_t k = 0; k < results->size(); ++k) {
     if (!node.output(k)) continue;
     const Tensor& r = (*results)[k];
-    if (!r.defined() || r.byte_size() > ctx.constant_folding_max_bytes) return std::nullopt;
+    if (!r.defined()) return std::nullopt;
+    total += r.byte_size();
   }
+  if (total > max_bytes) return std::nullopt;
   Patch patch(node);
   for (size_t k = 0; k < results->size(); ++k)
     if (used(node.output(k))) replace_by_constant(patch, node.output(k), std::move((*results)[k]));

@@ -144,6 +144,29 @@ TEST(FoldConstants, ConstantOfShapeFoldsWithinTheSizeCap) {
   expect_close(t.run({{"x", in}}), before);
 }
 
+TEST(FoldConstants, FoldsBeyondTheCapWhatReplacesInputsOnlyItReads) {
+  // Concat(a, b) of two 16-byte constants is 32 bytes, over a 16-byte cap; folding it frees a and
+  // b, so the model does not grow and it folds. Concat(c, d), whose inputs are read elsewhere
+  // too, frees nothing: folding it would add 32 bytes, so it stays.
+  PassTest t;
+  ir::Value* x = t.input("x", {8});
+  ir::Value* a = t.initializer("a", f32({4}, {1, 2, 3, 4}));
+  ir::Value* b = t.initializer("b", f32({4}, {5, 6, 7, 8}));
+  t.output(t.node("Add", {x, t.node("Concat", {a, b}, {ir::Attribute::make_int("axis", 0)}, "ab")}, {}, "y"));
+  ir::Value* c = t.initializer("c", f32({4}, {9, 9, 9, 9}));
+  ir::Value* d = t.initializer("d", f32({4}, {0, 1, 0, 1}));
+  ir::Value* cd = t.node("Concat", {c, d}, {ir::Attribute::make_int("axis", 0)}, "cd");
+  t.output(t.node("Mul", {x, cd}, {}, "z"));
+  t.output(t.node("Neg", {c}, {}, "negc"));
+  t.output(t.node("Neg", {d}, {}, "negd"));
+  const Tensor in = random_tensor({8});
+  auto before = t.run({{"x", in}});
+  EXPECT_TRUE(run_everywhere(t, passes::fold_constants, 16));
+  EXPECT_EQ(floats_of(initializer_named(t, "ab_folded")), (std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(t.graph().find_value("cd")->producer()->op_type(), "Concat");
+  expect_close(t.run({{"x", in}}), before);
+}
+
 TEST(FoldConstants, DoesNotFoldWhatMayChangeBetweenRuns) {
   PassTest t;
   ir::Value* x = t.input("x", {2});
