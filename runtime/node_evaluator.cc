@@ -1,6 +1,7 @@
 #include "runtime/node_evaluator.h"
 
 #include "ferry/error.h"
+#include "optimizer/patch.h"
 #include "runtime/session_impl.h"
 #include "runtime/session_state.h"
 
@@ -9,8 +10,7 @@ namespace ferry::runtime {
 std::optional<std::vector<Tensor>> evaluate_node(const ir::Node& node,
                                                  const std::map<std::string, int64_t>& opset_imports,
                                                  const std::vector<const Tensor*>& inputs) {
-  for (const ir::Attribute& a : node.attributes())
-    if (a.g || !a.graphs.empty()) return std::nullopt;
+  if (optimizer::has_subgraph(node)) return std::nullopt;
   auto model = std::make_unique<ir::Model>();
   model->opset_imports = opset_imports;
   model->source = "<constant folding of " + node.describe() + ">";

@@ -144,8 +144,7 @@ def test_disabled_passes_are_passed_through(model_path, feeds, expected):
     names = _pipeline(99)
     # A lone string is one name, not a list of letters.
     _session(model_path, 99, disabled_passes="expand_functions")
-    if not names:
-        pytest.skip("the pipeline has no passes yet")
+    assert names, "level all has no passes"
     for off in ([names[0]], names):
         for sess in (_session(model_path, 99, disabled_passes=off),
                      ferry.InferenceSession(str(model_path), disabled_optimizers=off)):
@@ -221,8 +220,7 @@ def test_cli_optimize_writes_the_model_and_logs_passes(model_path, feeds, expect
 
 def test_cli_optimize_disable_pass(model_path, tmp_path):
     names = _pipeline(99)
-    if not names:
-        pytest.skip("the pipeline has no passes yet")
+    assert names, "level all has no passes"
     r = _cli("optimize", model_path, "-o", tmp_path / "o.onnx", "--disable-pass", names[0], "--log-passes")
     assert r.returncode == 0, r.stderr
     listed = [ln.split()[0] for ln in r.stdout.splitlines()[1:len(names)]]
