@@ -67,12 +67,21 @@ class KernelInfo {
   /// Compiles a graph attribute of this node (once, at session creation) for running it from
   /// compute(). kNotImplemented when the runtime offers no subgraph support.
   std::shared_ptr<SubgraphRunner> compile_subgraph(const ir::Graph& graph) const;
+  /// The kernel keeps its own (prepacked) copy of constant input i, and compute() will read
+  /// only that input's shape and dtype, never its data. The runtime may then release the
+  /// initializer's storage once no other kernel needs it (peak memory: weights live once).
+  void mark_prepacked(size_t i) const {
+    if (prepacked_sink_ != nullptr) prepacked_sink_->push_back(i);
+  }
+  /// Where mark_prepacked records input indices (set by the runtime; none: ignored).
+  void set_prepacked_sink(std::vector<size_t>* sink) { prepacked_sink_ = sink; }
 
  private:
   const ir::Node& node_;
   int64_t opset_;
   ExecutionProvider& provider_;
   SubgraphCompiler compiler_;
+  std::vector<size_t>* prepacked_sink_ = nullptr;
 };
 
 /// Run-time view of a node: its inputs, and a way to get output buffers.
