@@ -18,6 +18,22 @@ void execute(const dnnl::primitive& primitive, const std::unordered_map<int, dnn
   stream.wait();
 }
 
+std::optional<std::vector<DnnlEltwise>> dnnl_activation(const std::string& name, const std::vector<float>& p) {
+  using alg = dnnl::algorithm;
+  auto want = [&](size_t n) { return p.size() == n; };
+  if (name.empty() && want(0)) return std::vector<DnnlEltwise>{};
+  if (name == "Relu" && want(0)) return std::vector<DnnlEltwise>{{alg::eltwise_relu, 0.f, 0.f}};
+  if (name == "LeakyRelu" && want(1)) return std::vector<DnnlEltwise>{{alg::eltwise_relu, p[0], 0.f}};
+  if (name == "Clip" && want(2) && p[0] <= p[1])
+    return std::vector<DnnlEltwise>{{alg::eltwise_clip_v2, p[0], p[1]}};
+  if (name == "Sigmoid" && want(0)) return std::vector<DnnlEltwise>{{alg::eltwise_logistic, 0.f, 0.f}};
+  if (name == "Tanh" && want(0)) return std::vector<DnnlEltwise>{{alg::eltwise_tanh, 0.f, 0.f}};
+  if (name == "SiLU" && want(0)) return std::vector<DnnlEltwise>{{alg::eltwise_swish, 1.f, 0.f}};
+  if (name == "HardSigmoid" && want(2))
+    return std::vector<DnnlEltwise>{{alg::eltwise_linear, p[0], p[1]}, {alg::eltwise_clip_v2, 0.f, 1.f}};
+  return std::nullopt;
+}
+
 dnnl::memory::format_tag plain_tag(size_t rank) {
   using tag = dnnl::memory::format_tag;
   static const tag tags[] = {tag::undef, tag::a, tag::ab, tag::abc, tag::abcd, tag::abcde, tag::abcdef};

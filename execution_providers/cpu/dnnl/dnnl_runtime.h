@@ -13,12 +13,28 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "execution_providers/kernel.h"
 
 namespace ferry::ep::cpu::dnnl_rt {
+
+/// One oneDNN eltwise post-op: dst = algorithm(dst; alpha, beta).
+struct DnnlEltwise {
+  dnnl::algorithm algorithm;
+  float alpha = 0.f, beta = 0.f;
+};
+
+/// The eltwise post-ops that compute a FusedConv / FusedGemm / FusedMatMul `activation` with
+/// `activation_params` (ir/ferry_schemas_fusion.cc, fused/fused_activation.h): Relu, LeakyRelu
+/// (relu with slope), Clip (clip_v2; only when min <= max, where oneDNN's answer equals
+/// min(max(y, min), max)), Sigmoid (logistic), Tanh, SiLU (swish, 1), HardSigmoid (linear then
+/// clip_v2 to [0, 1]: oneDNN 2.6 has no hardsigmoid). Empty for "". std::nullopt for any other
+/// name or a wrong parameter count (the kernel then applies the activation itself).
+std::optional<std::vector<DnnlEltwise>> dnnl_activation(const std::string& name, const std::vector<float>& params);
 
 /// The process-wide CPU engine.
 dnnl::engine& engine();
@@ -49,3 +65,8 @@ dnnl::memory reorder_to(const dnnl::memory& source, const dnnl::memory::desc& de
 dnnl::memory::format_tag plain_tag(size_t rank);
 
 }  // namespace ferry::ep::cpu::dnnl_rt
+
+namespace ferry::ep::cpu {
+using dnnl_rt::dnnl_activation;
+using dnnl_rt::DnnlEltwise;
+}  // namespace ferry::ep::cpu

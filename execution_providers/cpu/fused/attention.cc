@@ -4,16 +4,21 @@
 // optional key/value cache concatenated before K and V, bottom-right causal masking, the SDPA
 // export's NaN-to-zero on the probabilities, and Q, K, V, Y in [B, H, S, D] or [B, S, H, D].
 //
-// Each (batch, head) of the output is one task on the thread pool: its Q·K^T and P·V are Eigen
-// GEMMs in the element type (float or double); the softmax subtracts the row's maximum and uses
-// Eigen's vectorised exp, then divides by the sum (NaN and -inf propagate as in Softmax).
+// Each (batch, head) of the output is one task on the thread pool: its Q·K^T and P·V are GEMMs
+// (float: oneDNN's dnnl_sgemm on the task's thread; double: Eigen); the softmax subtracts the
+// row's maximum, exponentiates (float: simd/vmath.h, double: Eigen) and divides by the sum (NaN
+// and -inf propagate as in Softmax).
 #include <Eigen/Core>
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+
 #include <cmath>
 #include <limits>
 
 #include "execution_providers/cpu/attention/attention.h"
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/fused/fused.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -58,6 +63,14 @@ struct Heads {
 int64_t broadcast_dim(int64_t a, int64_t b) { return a == b || b == 1 ? a : (a == 1 ? b : 0); }
 /// Index into a dim of size `n` for the broadcast index `i`.
 int64_t at(int64_t n, int64_t i) { return n == 1 ? 0 : i; }
+
+/// C = op(A) op(B), row-major, with oneDNN's sgemm; an error names the node when it fails.
+void sgemm(const KernelContext& ctx, char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc) {
+  if (dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc) != dnnl_success)
+    fail(ctx, ErrorCode::kRuntime, "oneDNN sgemm failed for [" + std::to_string(m) + ", " + std::to_string(k) +
+                                       "] x [" + std::to_string(k) + ", " + std::to_string(n) + "]");
+}
 
 class MultiHeadAttention final : public Kernel {
  public:
@@ -169,7 +182,12 @@ class MultiHeadAttention final : public Kernel {
           const T* vr = value_row(at(vh.batch, b), at(vh.heads, h), j);
           for (int64_t d = 0; d < Dv; ++d) vs(j, d) = vr[d];
         }
-        s.noalias() = qs * ks.transpose();
+        if constexpr (std::is_same_v<T, float>) {
+          omp_set_num_threads(1);  // this task is one of the pool's; oneDNN's gemm stays on its thread
+          sgemm(ctx, 'N', 'T', Ss, total, D, qs.data(), D, ks.data(), D, s.data(), total);
+        } else {
+          s.noalias() = qs * ks.transpose();
+        }
         const int64_t bb = at(bias_dims[0], b), bh = at(bias_dims[1], h);
         for (int64_t i = 0; i < Ss; ++i) {
           T* row = &s(i, 0);
@@ -183,14 +201,21 @@ class MultiHeadAttention final : public Kernel {
             row[j] = x;
             mx = std::max(mx, x);  // a NaN score never becomes the max; it propagates through exp
           }
-          auto r = s.row(i).array();  // exp vectorised by Eigen (the scalar std::exp dominated)
-          r = (r - mx).exp();
-          r /= r.sum();
+          if constexpr (std::is_same_v<T, float>) {
+            simd::softmax(row, row, total, false);
+          } else {
+            auto r = s.row(i).array();  // exp vectorised by Eigen (the scalar std::exp dominated)
+            r = (r - mx).exp();
+            r /= r.sum();
+          }
           if (a_.nan_to_zero)
             for (int64_t j = 0; j < total; ++j)
               if (std::isnan(row[j])) row[j] = 0;
         }
-        y.noalias() = s * vs;
+        if constexpr (std::is_same_v<T, float>)
+          sgemm(ctx, 'N', 'N', Ss, Dv, total, s.data(), total, vs.data(), Dv, y.data(), Dv);
+        else
+          y.noalias() = s * vs;
         for (int64_t i = 0; i < Ss; ++i) {
           T* dst = py + yh.row(b, h, i);
           for (int64_t d = 0; d < Dv; ++d) dst[d] = y(i, d);

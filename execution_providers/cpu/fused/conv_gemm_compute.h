@@ -27,14 +27,23 @@ struct GemmAttributes {
         trans_b(n.get_int("transB", 0) != 0) {}
 };
 
+class DnnlMatMul;  // dnnl/matmul_dnnl.h
+
+// Float operands go to oneDNN's matmul primitive: through `plan`, the node's own DnnlMatMul
+// (its B possibly prepacked, its post-ops fused) when given, else a process-wide one; other
+// types, and shapes oneDNN has no primitive for, take the Eigen path. `plan` must have been made
+// with the same transposes, alpha (and beta). When it ran, its post-ops were applied to Y, and
+// `*post_ops_applied` (when given) says so; otherwise the caller applies its activation itself.
+
 /// Y = alpha * op(A) * op(B) + beta * C (math/gemm.cc); float, double. `c` null: no C.
 Tensor& gemm_forward(KernelContext& ctx, const GemmAttributes& attrs, const Tensor& a, const Tensor& b,
-                     const Tensor* c);
+                     const Tensor* c, const DnnlMatMul* plan = nullptr, bool* post_ops_applied = nullptr);
 
 /// Y = alpha * op(A) @ op(B) with numpy matmul semantics (math/matmul.cc), op() swapping the last
 /// two axes when the flag is set (a transposed operand needs rank >= 2). Every MatMul type; alpha
 /// != 1 only for float and double.
 Tensor& matmul_forward(KernelContext& ctx, const Tensor& a, const Tensor& b, bool trans_a = false,
-                       bool trans_b = false, float alpha = 1.0f);
+                       bool trans_b = false, float alpha = 1.0f, const DnnlMatMul* plan = nullptr,
+                       bool* post_ops_applied = nullptr);
 
 }  // namespace ferry::ep::cpu

@@ -7,6 +7,7 @@
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/fused/fused.h"
 #include "execution_providers/cpu/nn/float_compute.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 
@@ -42,6 +43,7 @@ class Gelu final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     const Tensor& x = ctx.required_input(0);
+    if (x.dtype() == DataType::kFloat) return compute_float(ctx, x);
     visit_dtype(FloatHalfTypes{}, x.dtype(), "input 'X'", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using C = compute_t<T>;
@@ -68,6 +70,28 @@ class Gelu final : public Kernel {
   }
 
  private:
+  /// Float: the vectorised Gelu, row by row after adding the bias when there is one.
+  void compute_float(KernelContext& ctx, const Tensor& x) const {
+    const Tensor* bt = ctx.input_count() > 1 ? ctx.input(1) : nullptr;
+    const bool has_bias = bt != nullptr && bt->defined();
+    if (has_bias) (void)last_axis_vector<float>(ctx, 1, "Bias", x);  // validates the shape
+    const int64_t n = x.element_count(), len = x.rank() == 0 ? 1 : x.dim(x.rank() - 1);
+    const float* px = x.data<float>();
+    float* py = ctx.allocate_output(0, x.dtype(), x.shape()).data<float>();  // may alias x
+    auto gelu = tanh_ ? simd::gelu_tanh : simd::gelu_erf;
+    if (!has_bias || len == 0) {
+      ctx.thread_pool().parallel_for(n, 2.0, [&](int64_t b, int64_t e) { gelu(px + b, py + b, e - b); });
+      return;
+    }
+    const float* pb = bt->data<float>();
+    ctx.thread_pool().parallel_for(n / len, static_cast<double>(len) * 2.5, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        simd::binary(simd::BinaryOp::kAdd, px + r * len, 1, pb, 1, py + r * len, len);
+        gelu(py + r * len, py + r * len, len);
+      }
+    });
+  }
+
   bool tanh_ = false;
 };
 
@@ -77,6 +101,14 @@ class Silu final : public Kernel {
 
   void compute(KernelContext& ctx) const override {
     const Tensor& x = ctx.required_input(0);
+    if (x.dtype() == DataType::kFloat) {
+      const float* px = x.data<float>();
+      float* py = ctx.allocate_output(0, x.dtype(), x.shape()).data<float>();  // may alias x
+      ctx.thread_pool().parallel_for(x.element_count(), 1.5, [&](int64_t b, int64_t e) {
+        simd::silu(px + b, py + b, e - b);
+      });
+      return;
+    }
     visit_dtype(FloatHalfTypes{}, x.dtype(), "input 'X'", [&](auto tag) {
       using T = typename decltype(tag)::type;
       using C = compute_t<T>;
@@ -104,6 +136,7 @@ class SkipLayerNormalization final : public Kernel {
     if (x.rank() == 0) fail(ctx, ErrorCode::kInvalidArgument, "input 'X' must have rank >= 1, got " + x.describe());
     if (skip.shape() != x.shape() || skip.dtype() != x.dtype())
       fail(ctx, ErrorCode::kInvalidArgument, "input 'Skip' " + skip.describe() + " must have X's type and shape " + x.describe());
+    if (x.dtype() == DataType::kFloat) return compute_float(ctx, x, skip);
     visit_dtype(FloatHalfTypes{}, x.dtype(), "input 'X'", [&](auto tag) {
       using T = typename decltype(tag)::type;
       const std::vector<double> scale = last_axis_vector<T>(ctx, 2, "Scale", x);
@@ -150,6 +183,45 @@ class SkipLayerNormalization final : public Kernel {
   }
 
  private:
+  /// Float: per row, s = x + skip (+ bias) with the vectorised kernels, then its moments in
+  /// double and the normalisation.
+  void compute_float(KernelContext& ctx, const Tensor& x, const Tensor& skip) const {
+    auto input = [&](size_t i) -> const Tensor* {
+      const Tensor* t = i < ctx.input_count() ? ctx.input(i) : nullptr;
+      if (t == nullptr || !t->defined()) return nullptr;
+      (void)last_axis_vector<float>(ctx, i, i == 2 ? "Scale" : i == 3 ? "B" : "Bias", x);  // validates
+      return t;
+    };
+    const Tensor* scale = input(2);
+    const Tensor* beta = input(3);
+    const Tensor* bias = input(4);
+    if (scale == nullptr) fail(ctx, ErrorCode::kInvalidArgument, "input 'Scale' is required");
+    if (simplified_ && beta != nullptr) fail(ctx, ErrorCode::kInvalidArgument, "input 'B' must be omitted when simplified = 1");
+    const int64_t len = x.dim(x.rank() - 1), rows = len == 0 ? 0 : x.element_count() / len;
+    const float* px = x.data<float>();
+    const float* pk = skip.data<float>();
+    const float* ps = scale->data<float>();
+    const float* pbeta = beta != nullptr ? beta->data<float>() : nullptr;
+    const float* pbias = bias != nullptr ? bias->data<float>() : nullptr;
+    float* py = ctx.allocate_output(0, x.dtype(), x.shape()).data<float>();
+    float* psum = ctx.output_count() > 1 && ctx.output_wanted(1)
+                      ? ctx.allocate_output(1, x.dtype(), x.shape()).data<float>() : nullptr;
+    const double eps = epsilon_;
+    const bool rms = simplified_;
+    ctx.thread_pool().parallel_for(rows, static_cast<double>(len) * 3, [&](int64_t b, int64_t e) {
+      std::vector<float> tmp(psum == nullptr ? static_cast<size_t>(len) : 0);
+      for (int64_t r = b; r < e; ++r) {
+        const int64_t off = r * len;
+        float* s = psum != nullptr ? psum + off : tmp.data();
+        simd::binary(simd::BinaryOp::kAdd, px + off, 1, pk + off, 1, s, len);
+        if (pbias != nullptr) simd::binary(simd::BinaryOp::kAdd, s, 1, pbias, 1, s, len);
+        double mean, inv;
+        simd::moments(s, len, rms, eps, &mean, &inv);
+        simd::normalize(s, py + off, len, mean, inv, ps, pbeta);
+      }
+    });
+  }
+
   float epsilon_;
   bool simplified_;
 };

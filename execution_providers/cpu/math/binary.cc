@@ -1,11 +1,13 @@
 // Add, Sub, Mul, Div with multidirectional broadcasting. Integer arithmetic wraps (two's
 // complement) instead of overflowing; integer division truncates toward zero as in C (and
 // onnxruntime), and a zero divisor is an error instead of a crash.
+#include <optional>
 #include <type_traits>
 
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/elementwise/elementwise.h"
 #include "execution_providers/cpu/families.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -50,9 +52,24 @@ template <typename Op, typename T> T apply(T a, T b) {
 
 using BinaryTypes = decltype(ew::concat_types(NumericTypes{}, ew::HalfTypes{}));
 
+/// The vectorised float kernel (simd/vmath.h) for Op; none for Op without one.
+template <typename Op> constexpr auto kFloatSimd = [] {
+  if constexpr (std::is_same_v<Op, AddOp>) return std::optional(simd::BinaryOp::kAdd);
+  else if constexpr (std::is_same_v<Op, SubOp>) return std::optional(simd::BinaryOp::kSub);
+  else if constexpr (std::is_same_v<Op, MulOp>) return std::optional(simd::BinaryOp::kMul);
+  else if constexpr (std::is_same_v<Op, DivOp>) return std::optional(simd::BinaryOp::kDiv);
+  else return std::optional<simd::BinaryOp>();
+}();
+
 template <typename Op, typename T>
 void binary_rows(const BroadcastPlan& plan, const T* a, const T* b, T* out, int64_t begin, int64_t end) {
   const int64_t n = plan.inner;
+  if constexpr (std::is_same_v<T, float> && kFloatSimd<Op>.has_value()) {
+    plan.for_rows(begin, end, [&](int64_t row, int64_t ao, int64_t bo) {
+      simd::binary(*kFloatSimd<Op>, a + ao, plan.a_step ? 1 : 0, b + bo, plan.b_step ? 1 : 0, out + row * n, n);
+    });
+    return;
+  }
   plan.for_rows(begin, end, [&](int64_t row, int64_t ao, int64_t bo) {
     const T* pa = a + ao;
     const T* pb = b + bo;

@@ -1,16 +1,19 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast unidirectionally to [M, N] (and
-// optional from opset 11). Row blocks of Y are independent Eigen products on the thread pool.
+// optional from opset 11). Float runs on oneDNN's matmul (dnnl/matmul_dnnl.h: C as its bias or a
+// sum post-op, a constant B prepacked at kernel creation); double: row blocks of Y are independent Eigen products on the thread pool.
 // gemm_forward (fused/conv_gemm_compute.h) is shared with ferry.FusedGemm.
 #include <Eigen/Core>
 
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/dnnl/matmul_dnnl.h"
 #include "execution_providers/cpu/families.h"
 #include "execution_providers/cpu/fused/conv_gemm_compute.h"
 
 namespace ferry::ep::cpu {
 
 Tensor& gemm_forward(KernelContext& ctx, const GemmAttributes& attrs, const Tensor& a, const Tensor& b,
-                     const Tensor* c) {
+                     const Tensor* c, const DnnlMatMul* plan, bool* post_ops_applied) {
+  if (post_ops_applied != nullptr) *post_ops_applied = false;
   if (a.rank() != 2 || b.rank() != 2 || a.dtype() != b.dtype())
     fail(ctx, ErrorCode::kInvalidArgument,
          "A and B must be 2-D of one element type, got " + a.describe() + " and " + b.describe());
@@ -35,6 +38,14 @@ Tensor& gemm_forward(KernelContext& ctx, const GemmAttributes& attrs, const Tens
                std::to_string(n) + "]");
   }
   Tensor& out = ctx.allocate_output(0, a.dtype(), {m, n});
+  if (a.dtype() == DataType::kFloat) {
+    const DnnlMatMul& dnnl =
+        plan != nullptr ? *plan : shared_dnnl_matmul(attrs.trans_a, attrs.trans_b, attrs.alpha, attrs.beta);
+    if (dnnl.run(ctx, a, b, use_c ? c : nullptr, out)) {
+      if (post_ops_applied != nullptr) *post_ops_applied = true;
+      return out;
+    }
+  }
   visit_dtype(FloatTypes{}, a.dtype(), "input", [&](auto tag) {
     using T = typename decltype(tag)::type;
     using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -69,15 +80,24 @@ namespace {
 
 class Gemm final : public Kernel {
  public:
-  explicit Gemm(const KernelInfo& info) : attrs_(info.node()) {}
+  explicit Gemm(const KernelInfo& info) : attrs_(info.node()) {
+    const Tensor* b = info.constant_input(1);
+    if (b == nullptr || b->dtype() != DataType::kFloat) return;
+    DnnlMatMulSpec spec;
+    spec.trans_a = attrs_.trans_a, spec.trans_b = attrs_.trans_b;
+    spec.alpha = attrs_.alpha, spec.beta = attrs_.beta;
+    plan_ = std::make_unique<DnnlMatMul>(spec, b, dnnl_m_hint(info, attrs_.trans_a));
+    if (plan_->prepacked()) info.mark_prepacked(1);
+  }
 
   void compute(KernelContext& ctx) const override {
     gemm_forward(ctx, attrs_, ctx.required_input(0), ctx.required_input(1),
-                 ctx.input_count() > 2 ? ctx.input(2) : nullptr);
+                 ctx.input_count() > 2 ? ctx.input(2) : nullptr, plan_.get());
   }
 
  private:
   GemmAttributes attrs_;
+  std::unique_ptr<DnnlMatMul> plan_;  // null: B not a float constant (the shared one serves)
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 // MatMul with numpy semantics: 1-D operands are promoted (and the added dim removed again),
-// leading batch dims broadcast. Each row block is one Eigen GEMM; the thread pool splits the
+// leading batch dims broadcast. Float runs on oneDNN's matmul (dnnl/matmul_dnnl.h; a constant B
+// prepacked at kernel creation). Other types: each row block is one Eigen GEMM; the thread pool splits the
 // (batch x rows) space, so a single large matrix and many small ones both parallelise.
 // float16 and bfloat16 are widened to float, multiplied, and each result rounded once.
 // matmul_forward (fused/conv_gemm_compute.h) also serves ferry.FusedMatMul: either operand may be
@@ -7,6 +8,7 @@
 #include <Eigen/Core>
 
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/dnnl/matmul_dnnl.h"
 #include "execution_providers/cpu/families.h"
 #include "execution_providers/cpu/fused/conv_gemm_compute.h"
 
@@ -68,7 +70,8 @@ std::vector<float> widen(const KernelContext& ctx, const H* p, int64_t count) {
 }  // namespace
 
 Tensor& matmul_forward(KernelContext& ctx, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
-                       float alpha) {
+                       float alpha, const DnnlMatMul* plan, bool* post_ops_applied) {
+  if (post_ops_applied != nullptr) *post_ops_applied = false;
   if (a.dtype() != b.dtype() || a.rank() == 0 || b.rank() == 0)
     fail(ctx, ErrorCode::kInvalidArgument,
          "MatMul needs two tensors of rank >= 1 and one element type, got " + a.describe() +
@@ -122,6 +125,13 @@ Tensor& matmul_forward(KernelContext& ctx, const Tensor& a, const Tensor& b, boo
   }
 
   Tensor& y = ctx.allocate_output(0, a.dtype(), out_shape);
+  if (a.dtype() == DataType::kFloat) {
+    const DnnlMatMul& dnnl = plan != nullptr ? *plan : shared_dnnl_matmul(trans_a, trans_b, alpha);
+    if (dnnl.run(ctx, a, b, nullptr, y)) {
+      if (post_ops_applied != nullptr) *post_ops_applied = true;
+      return y;
+    }
+  }
   visit_dtype(MatMulTypes{}, a.dtype(), "input", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Batches shape{batches, m, k, n, a_off, b_off, trans_a, trans_b, alpha};
@@ -149,11 +159,19 @@ namespace {
 
 class MatMul final : public Kernel {
  public:
-  explicit MatMul(const KernelInfo&) {}
+  explicit MatMul(const KernelInfo& info) {
+    const Tensor* b = info.constant_input(1);
+    if (b == nullptr || b->dtype() != DataType::kFloat) return;
+    plan_ = std::make_unique<DnnlMatMul>(DnnlMatMulSpec{}, b, dnnl_m_hint(info, false));
+    if (plan_->prepacked()) info.mark_prepacked(1);
+  }
 
   void compute(KernelContext& ctx) const override {
-    matmul_forward(ctx, ctx.required_input(0), ctx.required_input(1));
+    matmul_forward(ctx, ctx.required_input(0), ctx.required_input(1), false, false, 1.0f, plan_.get());
   }
+
+ private:
+  std::unique_ptr<DnnlMatMul> plan_;  // null: B not a float constant (the shared one serves)
 };
 
 }  // namespace

@@ -6,11 +6,14 @@
 // (im2col over rows, GEMM over column blocks). 2-D depthwise convs (one input and one output
 // channel per group) skip im2col and GEMM and run a direct loop over in-bounds windows.
 // float16 and bfloat16 run through float and round once. conv_forward (fused/conv_gemm_compute.h)
-// is the whole computation; ferry.FusedConv calls it too and then finishes the output.
+// is the whole computation; ferry.FusedConv falls back to it too and then finishes the output.
+// The Conv kernel runs float on oneDNN instead (dnnl/conv_dnnl.h) and keeps this path for double,
+// float16, bfloat16 and what oneDNN does not take (4+ spatial dims).
 #include <Eigen/Core>
 
 #include "execution_providers/conv_pool_attributes.h"
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/dnnl/conv_dnnl.h"
 #include "execution_providers/cpu/families.h"
 #include "execution_providers/cpu/fused/conv_gemm_compute.h"
 #include "execution_providers/cpu/nn/float_compute.h"
@@ -200,18 +203,24 @@ Tensor& conv_forward(KernelContext& ctx, const ConvPoolAttributes& attrs, const 
 
 namespace {
 
+/// float Conv runs on oneDNN (dnnl/conv_dnnl.h, weights prepacked when constant); other types,
+/// and shapes oneDNN does not take, run conv_forward.
 class Conv final : public Kernel {
  public:
-  explicit Conv(const KernelInfo& info) : attrs_(info.node()) {}
+  explicit Conv(const KernelInfo& info) : attrs_(info.node()), dnnl_(DnnlConv::create(info, attrs_, {}, false)) {}
 
   void compute(KernelContext& ctx) const override {
     const Tensor* b = ctx.input_count() > 2 ? ctx.input(2) : nullptr;
     if (b != nullptr && !b->defined()) b = nullptr;
-    conv_forward(ctx, attrs_, ctx.required_input(0), ctx.required_input(1), b);
+    const Tensor& x = ctx.required_input(0);
+    const Tensor& w = ctx.required_input(1);
+    if (dnnl_ != nullptr && dnnl_->run(ctx, x, w, b, nullptr) != nullptr) return;
+    conv_forward(ctx, attrs_, x, w, b);
   }
 
  private:
   ConvPoolAttributes attrs_;
+  std::unique_ptr<DnnlConv> dnnl_;
 };
 
 }  // namespace

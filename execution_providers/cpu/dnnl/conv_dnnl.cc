@@ -1,0 +1,299 @@
+#include "execution_providers/cpu/dnnl/conv_dnnl.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/dnnl/dnnl_runtime.h"
+
+namespace ferry::ep::cpu {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+struct DnnlConv::Primitive {
+  dnnl::convolution_forward conv;
+  dnnl::memory::desc src, weights, dst;            // the primitive's layouts
+  dnnl::memory::desc user_src, user_weights, user_dst;  // the tensors' own layouts
+  std::vector<int64_t> y_shape;                    // in the tensors' layout
+  bool reorder_src = false, reorder_dst = false;
+  // user_src -> src, dst -> user_dst, user_dst -> dst, user_weights -> weights (when needed)
+  dnnl::reorder src_in, dst_out, z_in, weights_in;
+};
+
+namespace {
+
+/// nwc / nhwc / ndhwc for channels-last tensors of this rank.
+tag channels_last_tag(size_t rank) {
+  switch (rank) {
+    case 3: return tag::nwc;
+    case 4: return tag::nhwc;
+    case 5: return tag::ndhwc;
+    default: throw Error(ErrorCode::kNotImplemented, "channels_last conv takes rank 3 to 5, got " + std::to_string(rank));
+  }
+}
+
+/// oneDNN's weight dims for an ONNX W [M, C/g, k...]: [g, M/g, C/g, k...] when grouped.
+dnnl::memory::dims weight_dims(const std::vector<int64_t>& w, int64_t groups) {
+  dnnl::memory::dims d(w.begin(), w.end());
+  if (groups > 1) {
+    d[0] /= groups;
+    d.insert(d.begin(), groups);
+  }
+  return d;
+}
+
+/// The primitive cache's key: everything a primitive depends on that varies between runs.
+std::vector<int64_t> primitive_key(const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims,
+                                   bool has_bias, bool has_z) {
+  std::vector<int64_t> key = x_dims;
+  key.insert(key.end(), w_dims.begin(), w_dims.end());
+  key.push_back(has_bias);
+  key.push_back(has_z);
+  return key;
+}
+
+}  // namespace
+
+std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoolAttributes& attrs,
+                                           std::vector<DnnlEltwise> eltwise, bool channels_last) {
+  const ir::Type* xt = info.input_type(0);
+  // An X known not to be float never runs here; an unknown type is settled by run().
+  if (xt != nullptr && xt->elem != DataType::kUndefined && xt->elem != DataType::kFloat) return nullptr;
+  const Tensor* w = info.constant_input(1);
+  if (w != nullptr && (w->dtype() != DataType::kFloat || w->rank() < 3 || w->rank() > 5)) return nullptr;
+  if (w == nullptr && xt != nullptr && xt->shape.has_rank && (xt->shape.rank() < 3 || xt->shape.rank() > 5)) return nullptr;
+  std::unique_ptr<DnnlConv> k(new DnnlConv(attrs, std::move(eltwise), channels_last));
+
+  const Tensor* b = info.constant_input(2);
+  if (b != nullptr && b->dtype() == DataType::kFloat) {
+    k->bias_.assign(b->data<float>(), b->data<float>() + b->element_count());
+    k->bias_prepacked_ = true;
+  }
+  if (w != nullptr) {
+    // Pack W for the primitive of X's inferred shape (unknown dims guessed: batch 1, 32 per
+    // spatial dim or the dilated kernel when larger); another shape re-lays the packed copy out.
+    const std::vector<int64_t> w_dims = w->shape();
+    const size_t r = w_dims.size();
+    const int64_t groups = attrs.group;
+    if (groups < 1 || w_dims[0] % groups != 0) return nullptr;  // conv_forward reports it
+    std::vector<int64_t> x_dims(r, 1);  // logical N, C, spatial...
+    x_dims[1] = w_dims[1] * groups;
+    for (size_t d = 2; d < r; ++d) {
+      const int64_t dil = attrs.dilations.size() == r - 2 ? attrs.dilations[d - 2] : 1;
+      x_dims[d] = std::max<int64_t>(32, dil * (w_dims[d] - 1) + 1);
+    }
+    bool x_static = xt != nullptr && xt->shape.has_rank && xt->shape.rank() == r;
+    if (x_static) {
+      for (size_t d = 0; d < r; ++d) {
+        const size_t src = channels_last ? (d == 0 ? 0 : d == 1 ? r - 1 : d - 1) : d;
+        const ir::Dim& dim = xt->shape.dims[src];
+        if (dim.is_constant() && dim.value() > 0 && d != 1) x_dims[d] = dim.value();
+        else if (d != 1 || !dim.is_constant() || dim.value() != x_dims[1]) x_static = false;
+      }
+    }
+    const bool has_bias = info.input_type(2) != nullptr, has_z = info.input_type(3) != nullptr;
+    std::shared_ptr<const Primitive> p;
+    try {
+      p = k->make_primitive(info.node(), x_dims, w_dims, has_bias, has_z);
+    } catch (const Error&) {
+      return nullptr;  // e.g. pads the guessed shape cannot take; conv_forward reports real errors
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
+    dnnl::memory user(p->user_weights, dnnl_rt::engine(), const_cast<float*>(w->data<float>()));
+    k->packed_weights_.push_back(dnnl_rt::reorder_to(user, p->weights));
+    k->const_w_dims_ = w_dims;
+    // A fully known X shape: the primitive made here is the one every run uses.
+    if (x_static) k->primitives_.emplace(primitive_key(x_dims, w_dims, has_bias, has_z), p);
+    info.mark_prepacked(1);
+    if (k->bias_prepacked_) info.mark_prepacked(2);
+  }
+  return k;
+}
+
+std::shared_ptr<const DnnlConv::Primitive> DnnlConv::make_primitive(const ir::Node& node,
+                                                                   const std::vector<int64_t>& x_dims,
+                                                                   const std::vector<int64_t>& w_dims, bool has_bias,
+                                                                   bool has_z) const {
+  const size_t r = x_dims.size();
+  const int64_t groups = attrs_.group;
+  const std::vector<int64_t> in(x_dims.begin() + 2, x_dims.end()), kernel(w_dims.begin() + 2, w_dims.end());
+  const SpatialGeometry g = resolve_geometry(attrs_, in, kernel, false, node);
+  const int64_t m = w_dims[0];
+
+  auto p = std::make_shared<Primitive>();
+  dnnl::memory::dims src_dims(x_dims.begin(), x_dims.end()), dst_dims = {x_dims[0], m};
+  dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());
+  const tag user_tag = channels_last_ ? channels_last_tag(r) : dnnl_rt::plain_tag(r);
+  const tag prim_tag = channels_last_ ? user_tag : tag::any;
+  const dnnl::memory::dims wdims = weight_dims(w_dims, groups);
+  p->user_src = dnnl::memory::desc(src_dims, dt::f32, user_tag);
+  p->user_dst = dnnl::memory::desc(dst_dims, dt::f32, user_tag);
+  p->user_weights = dnnl::memory::desc(wdims, dt::f32, dnnl_rt::plain_tag(wdims.size()));
+  const dnnl::memory::desc src_md(src_dims, dt::f32, prim_tag), dst_md(dst_dims, dt::f32, prim_tag);
+  const dnnl::memory::desc wei_md(wdims, dt::f32, tag::any), bias_md({m}, dt::f32, tag::x);
+
+  dnnl::memory::dims strides(g.stride.begin(), g.stride.end()), dil, pad_l(g.pad_begin.begin(), g.pad_begin.end()),
+      pad_r(g.pad_end.begin(), g.pad_end.end());
+  for (int64_t d : g.dilation) dil.push_back(d - 1);
+  const auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                               dnnl::algorithm::convolution_direct, src_md, wei_md,
+                                                               bias_md, dst_md, strides, dil, pad_l, pad_r)
+                             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                               dnnl::algorithm::convolution_direct, src_md, wei_md,
+                                                               dst_md, strides, dil, pad_l, pad_r);
+  dnnl::post_ops ops;
+  if (has_z) ops.append_sum(1.f);
+  for (const DnnlEltwise& e : eltwise_) ops.append_eltwise(1.f, e.algorithm, e.alpha, e.beta);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  const dnnl::engine& eng = dnnl_rt::engine();
+  const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+  p->conv = dnnl::convolution_forward(pd);
+  p->src = pd.src_desc();
+  p->weights = pd.weights_desc();
+  p->dst = pd.dst_desc();
+  p->reorder_src = p->src != p->user_src;
+  p->reorder_dst = p->dst != p->user_dst;
+  if (p->weights != p->user_weights)
+    p->weights_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->user_weights, eng, p->weights));
+  if (p->reorder_src) p->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->user_src, eng, p->src));
+  if (p->reorder_dst) {
+    p->dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->dst, eng, p->user_dst));
+    if (has_z) p->z_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->user_dst, eng, p->dst));
+  }
+  p->y_shape = {x_dims[0]};
+  if (!channels_last_) p->y_shape.push_back(m);
+  p->y_shape.insert(p->y_shape.end(), g.out.begin(), g.out.end());
+  if (channels_last_) p->y_shape.push_back(m);
+  return p;
+}
+
+std::shared_ptr<const DnnlConv::Primitive> DnnlConv::primitive_for(const ir::Node& node,
+                                                                  const std::vector<int64_t>& x_dims,
+                                                                  const std::vector<int64_t>& w_dims, bool has_bias,
+                                                                  bool has_z) const {
+  std::vector<int64_t> key = primitive_key(x_dims, w_dims, has_bias, has_z);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = primitives_.find(key);
+  if (it != primitives_.end()) return it->second;
+  auto p = make_primitive(node, x_dims, w_dims, has_bias, has_z);
+  primitives_.emplace(std::move(key), p);
+  return p;
+}
+
+dnnl::memory DnnlConv::packed_weights(const dnnl::memory::desc& desc) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const dnnl::memory& m : packed_weights_)
+    if (m.get_desc() == desc) return m;
+  packed_weights_.push_back(dnnl_rt::reorder_to(packed_weights_.front(), desc));
+  return packed_weights_.back();
+}
+
+Tensor* DnnlConv::run(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* z) const {
+  const bool prepacked = weights_prepacked();
+  const size_t r = x.rank();
+  if (!prepacked && (x.dtype() != DataType::kFloat || w.dtype() != DataType::kFloat || r < 3 || r > 5 || w.rank() != r ||
+                     (b != nullptr && b->dtype() != DataType::kFloat)))
+    return nullptr;
+  const std::vector<int64_t>& w_dims = prepacked ? const_w_dims_ : w.shape();
+  if (x.dtype() != DataType::kFloat || w_dims.size() != r)
+    fail(ctx, ErrorCode::kInvalidArgument,
+         "X and W must be float of the same rank, got X " + x.describe() + ", W " + w.describe());
+  // Logical dims N, C, spatial... whatever the tensor layout.
+  std::vector<int64_t> x_dims = x.shape();
+  if (channels_last_) {
+    x_dims.insert(x_dims.begin() + 1, x_dims.back());
+    x_dims.pop_back();
+  }
+  const int64_t c = x_dims[1], m = w_dims[0], groups = attrs_.group;
+  if (c % groups != 0 || m % groups != 0 || w_dims[1] != c / groups)
+    fail(ctx, ErrorCode::kInvalidArgument,
+         "channels do not match: X " + x.describe() + (channels_last_ ? " (channels last)" : "") + ", W " +
+             shape_to_string(w_dims) + ", group " + std::to_string(groups) +
+             " (need W.shape[1] == C / group and M % group == 0)");
+  const std::vector<int64_t> kernel(w_dims.begin() + 2, w_dims.end());
+  if (!attrs_.kernel_shape.empty() && attrs_.kernel_shape != kernel)
+    fail(ctx, ErrorCode::kInvalidArgument,
+         "kernel_shape " + shape_to_string(attrs_.kernel_shape) + " disagrees with W " + shape_to_string(w_dims));
+  if (b != nullptr && (b->element_count() != m || b->dtype() != DataType::kFloat))
+    fail(ctx, ErrorCode::kInvalidArgument, "bias must have " + std::to_string(m) + " float elements, got " + b->describe());
+
+  for (int64_t d : x_dims)
+    if (d == 0) {
+      // Empty input: resolve the output shape the plain way and produce an empty Y.
+      const std::vector<int64_t> in(x_dims.begin() + 2, x_dims.end());
+      const SpatialGeometry g = resolve_geometry(attrs_, in, kernel, false, ctx.node());
+      std::vector<int64_t> y_shape = {x_dims[0]};
+      if (!channels_last_) y_shape.push_back(m);
+      y_shape.insert(y_shape.end(), g.out.begin(), g.out.end());
+      if (channels_last_) y_shape.push_back(m);
+      return &ctx.allocate_output(0, DataType::kFloat, y_shape);
+    }
+
+  std::shared_ptr<const Primitive> p;
+  try {
+    p = primitive_for(ctx.node(), x_dims, w_dims, b != nullptr, z != nullptr);
+  } catch (const dnnl::error& e) {
+    fail(ctx, ErrorCode::kNotImplemented, std::string("oneDNN has no convolution for X ") + x.describe() + ", W " +
+                                              shape_to_string(w_dims) + ": " + e.what());
+  }
+  if (z != nullptr && (z->dtype() != DataType::kFloat || z->shape() != p->y_shape))
+    fail(ctx, ErrorCode::kInvalidArgument, "residual Z " + z->describe() + " must have the output's shape and type " +
+                                               shape_to_string(p->y_shape) + " float");
+
+  Tensor& y = ctx.allocate_output(0, DataType::kFloat, p->y_shape);
+  const dnnl::engine& eng = dnnl_rt::engine();
+  float* py = y.data<float>();
+  const size_t y_bytes = static_cast<size_t>(y.element_count()) * sizeof(float);
+
+  dnnl::memory src(p->user_src, eng, const_cast<float*>(x.data<float>()));
+  if (p->reorder_src) {
+    dnnl::memory packed(p->src, eng);
+    dnnl_rt::execute(ctx, p->src_in, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, packed}});
+    src = packed;
+  }
+  // Y may share X's storage (the runtime's in-place reuse of Z when Z is X): write elsewhere then.
+  const bool y_aliases_x = !p->reorder_src && static_cast<const void*>(py) == static_cast<const void*>(x.data<float>());
+  dnnl::memory dst;
+  if (p->reorder_dst) {
+    dst = dnnl::memory(p->dst, eng);
+    if (z != nullptr) {
+      dnnl::memory zm(p->user_dst, eng, const_cast<float*>(z->data<float>()));
+      dnnl_rt::execute(ctx, p->z_in, {{DNNL_ARG_FROM, zm}, {DNNL_ARG_TO, dst}});
+    }
+  } else {
+    dst = y_aliases_x ? dnnl::memory(p->dst, eng) : dnnl::memory(p->dst, eng, py);
+    float* pd = static_cast<float*>(dst.get_data_handle());
+    if (z != nullptr && z->data<float>() != pd) std::memcpy(pd, z->data<float>(), y_bytes);
+  }
+
+  dnnl::memory weights;
+  if (prepacked) {
+    weights = packed_weights(p->weights);
+  } else {
+    weights = dnnl::memory(p->user_weights, eng, const_cast<float*>(w.data<float>()));
+    if (p->weights != p->user_weights) {
+      dnnl::memory packed(p->weights, eng);
+      dnnl_rt::execute(ctx, p->weights_in, {{DNNL_ARG_FROM, weights}, {DNNL_ARG_TO, packed}});
+      weights = packed;
+    }
+  }
+  std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (b != nullptr) {
+    const float* pb = bias_prepacked_ ? bias_.data() : b->data<float>();
+    args.emplace(DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({m}, dt::f32, tag::x), eng, const_cast<float*>(pb)));
+  }
+  dnnl_rt::execute(ctx, p->conv, args);
+
+  if (p->reorder_dst) {
+    dnnl::memory ym(p->user_dst, eng, py);
+    dnnl_rt::execute(ctx, p->dst_out, {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, ym}});
+  } else if (y_aliases_x) {
+    std::memcpy(py, dst.get_data_handle(), y_bytes);
+  }
+  return &y;
+}
+
+}  // namespace ferry::ep::cpu

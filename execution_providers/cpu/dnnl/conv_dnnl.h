@@ -1,0 +1,74 @@
+// oneDNN convolution for float Conv and ferry.FusedConv (helper 2).
+//
+// Y = eltwise...(conv(X, W) + B + Z), 1-D/2-D/3-D, any groups (depthwise included), strides,
+// dilations, explicit pads or auto_pad. A constant W is reordered once, at kernel creation, into
+// the layout the primitive prefers (the caller may then mark it prepacked); a non-constant W is
+// reordered on each call. Primitives depend on the input shape, so they are created on first
+// use per input-shape signature and cached (under a mutex; run() is const and thread-safe).
+// A shape whose primitive prefers another weight layout gets it by reordering the packed copy
+// (a pure permutation), so the plain weights are never needed after creation.
+//
+// Layout: NCHW tensors go to the primitive through reorders into the layout it chooses
+// (format_tag::any; measured faster than oneDNN on plain NCHW, which falls back to its
+// im2col + gemm implementation). channels_last = true: X is [N, d1..dk, C] and Y [N, d1..dk, M]
+// (oneDNN nwc / nhwc / ndhwc), used directly without reorders.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "execution_providers/conv_pool_attributes.h"
+#include "execution_providers/cpu/dnnl/dnnl_runtime.h"
+#include "execution_providers/kernel.h"
+
+namespace ferry::ep::cpu {
+
+class DnnlConv {
+ public:
+  /// The oneDNN path for this node, or null when it does not apply (X not float by its inferred
+  /// type, or a spatial rank other than 1..3). With a constant float W (and B), packs them and
+  /// marks them prepacked in `info`: the caller must then always call run() and never read them.
+  static std::unique_ptr<DnnlConv> create(const KernelInfo& info, const ConvPoolAttributes& attrs,
+                                          std::vector<DnnlEltwise> eltwise, bool channels_last);
+
+  /// Allocates output 0 and computes eltwise(conv(x, W) + b + z) into it. `w`, `b`: the node's W
+  /// and B inputs (their data is read only when they were not prepacked; b null: no bias);
+  /// z null: no residual, else it must have Y's shape. Returns null, having done nothing, when
+  /// oneDNN cannot take these inputs (not float; rank outside 3..5) and W was not prepacked: the
+  /// caller then uses its own implementation.
+  Tensor* run(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* z) const;
+
+  bool weights_prepacked() const { return !packed_weights_.empty(); }
+
+ private:
+  struct Primitive;  // one input-shape signature's primitive and layouts
+
+  DnnlConv(const ConvPoolAttributes& attrs, std::vector<DnnlEltwise> eltwise, bool channels_last)
+      : attrs_(attrs), eltwise_(std::move(eltwise)), channels_last_(channels_last) {}
+
+  /// Creates the primitive for X's dims (logical N, C, spatial...) and these inputs.
+  std::shared_ptr<const Primitive> make_primitive(const ir::Node& node, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims,
+                                                  bool has_bias, bool has_z) const;
+  std::shared_ptr<const Primitive> primitive_for(const ir::Node& node, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims,
+                                                 bool has_bias, bool has_z) const;
+  /// The packed constant weights in layout `desc` (reordered from the first packed copy when new).
+  dnnl::memory packed_weights(const dnnl::memory::desc& desc) const;
+
+  ConvPoolAttributes attrs_;
+  std::vector<DnnlEltwise> eltwise_;
+  bool channels_last_;
+  std::vector<int64_t> const_w_dims_;  // W's ONNX shape when constant
+  std::vector<float> bias_;            // the constant B, when there is one
+  bool bias_prepacked_ = false;
+
+  mutable std::mutex mutex_;
+  mutable std::vector<dnnl::memory> packed_weights_;  // constant W, one per layout in use
+  mutable std::map<std::vector<int64_t>, std::shared_ptr<const Primitive>> primitives_;
+};
+
+}  // namespace ferry::ep::cpu

@@ -1,0 +1,308 @@
+#include "execution_providers/cpu/dnnl/matmul_dnnl.h"
+
+#include <cstdint>
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+#include <unordered_map>
+
+#include "execution_providers/cpu/dnnl/dnnl_runtime.h"
+#include "ferry/error.h"
+
+namespace ferry::ep::cpu {
+
+using dims_t = dnnl::memory::dims;
+using dt = dnnl::memory::data_type;
+
+/// One matmul call's memory descriptors (all of one rank), as dims and strides.
+struct DnnlMatMul::Problem {
+  dims_t src_dims, src_strides, wei_dims, wei_strides, dst_dims;
+  dims_t bias_dims;     // empty: no bias
+  bool sum = false;     // dst holds C already: sum post-op with beta
+  bool packed = false;  // weights from the prepacked copies
+
+  std::vector<int64_t> key() const {
+    std::vector<int64_t> k{static_cast<int64_t>(src_dims.size()), sum, packed,
+                           static_cast<int64_t>(bias_dims.size())};
+    for (const dims_t* d : {&src_dims, &src_strides, &wei_dims, &wei_strides, &dst_dims, &bias_dims})
+      k.insert(k.end(), d->begin(), d->end());
+    return k;
+  }
+};
+
+struct DnnlMatMul::Entry {
+  bool ok = false;  // false: oneDNN has no (fast) primitive for this problem
+  dnnl::matmul primitive;
+  dnnl::memory::desc src, wei, dst, bias, scratch;
+  std::shared_ptr<dnnl::memory> packed;  // weights in `wei`'s layout, when prepacked
+};
+
+namespace {
+
+dims_t plain_strides(const dims_t& d) {
+  dims_t s(d.size());
+  int64_t step = 1;
+  for (size_t i = d.size(); i-- > 0;) {
+    s[i] = step;
+    step *= d[i];
+  }
+  return s;
+}
+
+/// Strides of a logical [..., rows, cols] matrix stack stored contiguously, transposed in its
+/// last two axes when `trans` (stored [..., cols, rows]).
+dims_t matrix_strides(const dims_t& logical, bool trans) {
+  dims_t stored = logical;
+  const size_t r = logical.size();
+  if (trans) std::swap(stored[r - 1], stored[r - 2]);
+  dims_t s = plain_strides(stored);
+  if (trans) std::swap(s[r - 1], s[r - 2]);
+  return s;
+}
+
+dnnl::memory::desc md(const dims_t& d, const dims_t& s) { return dnnl::memory::desc(d, dt::f32, s); }
+
+/// Per calling thread, oneDNN's scratchpad (user mode: concurrent runs never share one).
+void* scratch_buffer(size_t bytes) {
+  thread_local std::vector<uint64_t> buffer;
+  if (buffer.size() * 8 < bytes) buffer.resize(bytes / 8 + 1);
+  return buffer.data();
+}
+
+int64_t prod(const std::vector<int64_t>& v, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to; ++i) p *= v[i];
+  return p;
+}
+
+}  // namespace
+
+DnnlMatMul::DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, int64_t m_hint) : spec_(std::move(spec)) {
+  if (constant_b == nullptr || constant_b->dtype() != DataType::kFloat || constant_b->element_count() == 0 ||
+      constant_b->rank() < 1 || constant_b->rank() > 2 || (spec_.trans_b && constant_b->rank() < 2))
+    return;
+  const std::vector<int64_t>& bs = constant_b->shape();
+  const int64_t k = bs.size() == 1 ? bs[0] : (spec_.trans_b ? bs[1] : bs[0]);
+  const int64_t n = bs.size() == 1 ? 1 : (spec_.trans_b ? bs[0] : bs[1]);
+  Problem p;
+  p.src_dims = {m_hint < 1 ? 1 : m_hint, k};
+  p.src_strides = plain_strides(p.src_dims);
+  p.wei_dims = {k, n};
+  p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
+  p.dst_dims = {p.src_dims[0], n};
+  try {
+    // An owned copy first (entry_for reorders from packs_[0], or keeps it when the primitive
+    // prefers B's own layout): no pack may point into the initializer's storage.
+    auto copy = std::make_shared<dnnl::memory>(md(p.wei_dims, p.wei_strides), dnnl_rt::engine());
+    std::memcpy(copy->get_data_handle(), constant_b->data<float>(), static_cast<size_t>(k * n) * sizeof(float));
+    packs_.push_back(copy);
+    p.packed = true;
+    b_shape_ = bs;
+    const std::shared_ptr<Entry> e = entry_for(p);
+    if (!e->ok || e->packed == nullptr) throw std::runtime_error("no packed primitive");
+    packs_.assign({e->packed});
+    cache_.clear();
+    cache_.emplace(p.key(), e);
+  } catch (const std::exception&) {
+    packs_.clear();
+    cache_.clear();
+    b_shape_.clear();
+  }
+}
+
+DnnlMatMul::~DnnlMatMul() = default;
+
+std::shared_ptr<DnnlMatMul::Entry> DnnlMatMul::entry_for(const Problem& p) const {
+  const std::vector<int64_t> key = p.key();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  if (!prepacked() && cache_.size() > 256) cache_.clear();  // entries in use stay alive (shared_ptr)
+  auto e = std::make_shared<Entry>();
+  try {
+    e->src = md(p.src_dims, p.src_strides);
+    e->dst = md(p.dst_dims, plain_strides(p.dst_dims));
+    const dnnl::memory::desc wei_any =
+        p.packed ? dnnl::memory::desc(p.wei_dims, dt::f32, dnnl::memory::format_tag::any)
+                 : md(p.wei_dims, p.wei_strides);
+    if (!p.bias_dims.empty()) e->bias = md(p.bias_dims, plain_strides(p.bias_dims));
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (spec_.alpha != 1.0f) attr.set_output_scales(0, {spec_.alpha});
+    dnnl::post_ops ops;
+    if (p.sum) ops.append_sum(spec_.beta);
+    for (const DnnlEltwise& op : spec_.post_ops) ops.append_eltwise(1.0f, op.algorithm, op.alpha, op.beta);
+    attr.set_post_ops(ops);
+    const dnnl::matmul::desc desc = p.bias_dims.empty() ? dnnl::matmul::desc(e->src, wei_any, e->dst)
+                                                        : dnnl::matmul::desc(e->src, wei_any, e->bias, e->dst);
+    const dnnl::matmul::primitive_desc pd(desc, attr, dnnl_rt::engine());
+    // The reference implementation is slower than the Eigen path; leave such shapes to it
+    // (unless B is prepacked, where it is the only path).
+    if (!p.packed && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return cache_[key] = e;
+    e->wei = pd.weights_desc();
+    e->scratch = pd.scratchpad_desc();
+    e->primitive = dnnl::matmul(pd);
+    if (p.packed) {
+      for (const auto& m : packs_)
+        if (m->get_desc() == e->wei) e->packed = m;
+      if (e->packed == nullptr) {
+        e->packed = std::make_shared<dnnl::memory>(dnnl_rt::reorder_to(*packs_.front(), e->wei));
+        packs_.push_back(e->packed);
+      }
+    }
+    e->ok = true;
+  } catch (const dnnl::error&) {
+    e->ok = false;
+  }
+  return cache_[key] = e;
+}
+
+bool DnnlMatMul::accepts(const Tensor& a, const Tensor& b) const {
+  if (a.dtype() != DataType::kFloat || b.dtype() != DataType::kFloat) return false;
+  const size_t rank = std::max<size_t>({a.rank(), b.rank(), 2});
+  return rank <= 6 && a.rank() >= 1 && b.rank() >= 1;
+}
+
+bool DnnlMatMul::run(const KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor* c, Tensor& y) const {
+  if (y.element_count() == 0) return true;
+  if (prepacked() && b.shape() != b_shape_)
+    throw Error(ErrorCode::kInvalidArgument,
+                ctx.node().describe() + ": B " + b.describe() + " differs from its constant's shape");
+  std::vector<int64_t> as = a.shape(), bs = b.shape();
+  if (as.size() == 1) as.insert(as.begin(), 1);
+  if (bs.size() == 1) bs.push_back(1);
+  const size_t ra = as.size(), rb = bs.size();
+  const int64_t m = spec_.trans_a ? as[ra - 1] : as[ra - 2];
+  const int64_t k = spec_.trans_a ? as[ra - 2] : as[ra - 1];
+  const int64_t n = spec_.trans_b ? bs[rb - 2] : bs[rb - 1];
+  if (k == 0 && !prepacked()) return false;
+  const float* pa = a.data<float>();
+  const float* pb = prepacked() ? nullptr : b.data<float>();
+  float* py = y.data<float>();
+
+  // C: a per-column [N] C with alpha == 1 is the bias argument (scaled by beta here; oneDNN's
+  // fast kernels take no other bias broadcast); any other C is copied into y, broadcast, for a
+  // sum post-op with beta (alpha applies to the product only, as output scale).
+  Problem p;
+  p.packed = prepacked();
+  std::vector<float> scaled_c;
+  const float* pc = nullptr;
+  if (c != nullptr) {
+    const int64_t cm = c->rank() == 2 ? c->dim(0) : 1, cn = c->rank() >= 1 ? c->dim(c->rank() - 1) : 1;
+    pc = c->data<float>();
+    if (spec_.alpha == 1.0f && cm == 1 && cn == n) {
+      p.bias_dims = {cm, cn};
+      if (spec_.beta != 1.0f) {
+        scaled_c.assign(pc, pc + cm * cn);
+        for (float& v : scaled_c) v *= spec_.beta;
+        pc = scaled_c.data();
+      }
+    } else {
+      p.sum = true;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) py[i * n + j] = pc[(cm == 1 ? 0 : i * cn) + (cn == 1 ? 0 : j)];
+    }
+  }
+
+  auto execute = [&](const Problem& prob, const float* src, const float* wei, float* dst) {
+    const std::shared_ptr<Entry> e = entry_for(prob);
+    if (!e->ok) return false;
+    const dnnl::engine& eng = dnnl_rt::engine();
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, dnnl::memory(e->src, eng, const_cast<float*>(src))},
+        {DNNL_ARG_WEIGHTS, e->packed ? *e->packed : dnnl::memory(e->wei, eng, const_cast<float*>(wei))},
+        {DNNL_ARG_DST, dnnl::memory(e->dst, eng, dst)},
+        {DNNL_ARG_SCRATCHPAD, dnnl::memory(e->scratch, eng, scratch_buffer(e->scratch.get_size()))}};
+    if (!prob.bias_dims.empty()) args.emplace(DNNL_ARG_BIAS, dnnl::memory(e->bias, eng, const_cast<float*>(pc)));
+    dnnl_rt::execute(ctx, e->primitive, args);
+    return true;
+  };
+
+  // A 2-D B and an untransposed A: A's batch dims fold into M.
+  if (rb == 2 && !spec_.trans_a) {
+    const int64_t rows = prod(as, 0, ra - 1);
+    p.src_dims = {rows, k};
+    p.src_strides = {k, 1};
+    p.wei_dims = {k, n};
+    p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
+    p.dst_dims = {rows, n};
+    return execute(p, pa, pb, py);
+  }
+  if (p.packed) {
+    // A transposed with batch dims over a prepacked 2-D B: one matmul per batch matrix.
+    p.src_dims = {m, k};
+    p.src_strides = matrix_strides(p.src_dims, true);
+    p.wei_dims = {k, n};
+    p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
+    p.dst_dims = {m, n};
+    const int64_t batches = prod(as, 0, ra - 2);
+    for (int64_t i = 0; i < batches; ++i)
+      if (!execute(p, pa + i * m * k, nullptr, py + i * m * n))
+        throw Error(ErrorCode::kRuntime, ctx.node().describe() + ": oneDNN matmul failed for A " + a.describe());
+    return true;
+  }
+  // General: both operands padded with leading 1s to one rank; oneDNN broadcasts size-1 batch dims.
+  const size_t r = std::max(ra, rb);
+  dims_t src(r, 1), wei(r, 1), dst(r, 1);
+  for (size_t i = 0; i + 2 < ra; ++i) src[r - ra + i] = as[i];
+  for (size_t i = 0; i + 2 < rb; ++i) wei[r - rb + i] = bs[i];
+  for (size_t i = 0; i + 2 < r; ++i) {
+    if (src[i] != wei[i] && src[i] != 1 && wei[i] != 1) return false;
+    dst[i] = std::max(src[i], wei[i]);
+  }
+  src[r - 2] = m, src[r - 1] = k, wei[r - 2] = k, wei[r - 1] = n, dst[r - 2] = m, dst[r - 1] = n;
+  p.src_dims = src;
+  p.src_strides = matrix_strides(src, spec_.trans_a);
+  p.wei_dims = wei;
+  p.wei_strides = matrix_strides(wei, spec_.trans_b);
+  p.dst_dims = dst;
+  if (!p.bias_dims.empty()) {
+    dims_t bias(r, 1);
+    bias[r - 2] = p.bias_dims[0], bias[r - 1] = p.bias_dims[1];
+    p.bias_dims = bias;
+  }
+  return execute(p, pa, pb, py);
+}
+
+Tensor DnnlMatMul::unpacked_b() const {
+  if (!prepacked()) throw Error(ErrorCode::kRuntime, "DnnlMatMul::unpacked_b: B is not prepacked");
+  Tensor out = Tensor::empty(DataType::kFloat, b_shape_);
+  const int64_t k = b_shape_.size() == 1 ? b_shape_[0] : (spec_.trans_b ? b_shape_[1] : b_shape_[0]);
+  const int64_t n = b_shape_.size() == 1 ? 1 : (spec_.trans_b ? b_shape_[0] : b_shape_[1]);
+  const dims_t d{k, n};
+  dnnl::memory plain(md(d, matrix_strides(d, spec_.trans_b)), dnnl_rt::engine(), out.data<float>());
+  std::lock_guard<std::mutex> lock(mutex_);
+  dnnl::reorder reorder(*packs_.front(), plain);
+  dnnl_rt::execute(reorder, {{DNNL_ARG_FROM, *packs_.front()}, {DNNL_ARG_TO, plain}}, 1);
+  return out;
+}
+
+int64_t dnnl_m_hint(const KernelInfo& info, bool trans_a) {
+  constexpr int64_t kGuess = 64;
+  const ir::Type* t = info.input_type(0);
+  if (t == nullptr || !t->shape.has_rank || t->shape.rank() < 1) return kGuess;
+  const auto& d = t->shape.dims;
+  if (d.size() == 1) return 1;
+  int64_t m = 1;
+  for (size_t i = 0; i + 1 < d.size(); ++i) {
+    const size_t at = trans_a && i + 2 == d.size() ? i + 1 : i;  // transA: rows are the last dim
+    if (trans_a && d.size() > 2 && i + 2 < d.size()) return kGuess;  // per-batch matrices
+    if (!d[at].is_constant() || d[at].value() < 1) return kGuess;
+    m *= d[at].value();
+  }
+  return m;
+}
+
+const DnnlMatMul& shared_dnnl_matmul(bool trans_a, bool trans_b, float alpha, float beta) {
+  static std::mutex mutex;
+  static std::map<std::tuple<bool, bool, float, float>, std::unique_ptr<DnnlMatMul>> plans;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<DnnlMatMul>& plan = plans[{trans_a, trans_b, alpha, beta}];
+  if (plan == nullptr) {
+    DnnlMatMulSpec spec;
+    spec.trans_a = trans_a, spec.trans_b = trans_b, spec.alpha = alpha, spec.beta = beta;
+    plan = std::make_unique<DnnlMatMul>(spec, nullptr, 1);
+  }
+  return *plan;
+}
+
+}  // namespace ferry::ep::cpu

@@ -1,0 +1,88 @@
+// Float32 MatMul / Gemm on oneDNN's matmul primitive (helper for math/matmul.cc, math/gemm.cc and
+// the FusedGemm / FusedMatMul kernels in fused/fusion.cc).
+//
+// A DnnlMatMul is made once per node with what stays fixed (transposes, alpha, beta, activation
+// post-ops). When B is a constant it is reordered there, once, into the layout the primitive
+// prefers (weights format `any`), and the kernel marks it prepacked. Primitives depend on the
+// shapes, which vary by run (batch, sequence length): they are created on first use of a shape
+// signature and cached in the object (guarded by a mutex; compute() may run concurrently).
+// A new shape whose preferred weights layout equals one already packed reuses that copy.
+//
+// Shapes: numpy matmul semantics (1-D operands promoted, batch dims broadcast). A 2-D B (or 1-D)
+// with an untransposed A folds A's batch dims into M, so a [b, s, K] x [K, N] product is one
+// [b*s, K] x [K, N] matmul over the prepacked weights.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "execution_providers/cpu/dnnl/dnnl_runtime.h"
+#include "execution_providers/kernel.h"
+
+namespace ferry::ep::cpu {
+
+/// What stays fixed for one node.
+struct DnnlMatMulSpec {
+  bool trans_a = false, trans_b = false;  ///< op() swaps the last two axes
+  float alpha = 1.0f;                     ///< scales op(A) op(B)
+  float beta = 1.0f;                      ///< scales Gemm's C
+  std::vector<DnnlEltwise> post_ops;      ///< applied last, in order
+};
+
+class DnnlMatMul {
+ public:
+  /// `constant_b`: B's initializer when it is a float constant of rank 1 or 2 (else ignored);
+  /// it is reordered here for an M of `m_hint` rows (any positive guess; other M reuse the copy
+  /// when their primitive prefers the same layout).
+  DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, int64_t m_hint);
+  ~DnnlMatMul();
+  DnnlMatMul(const DnnlMatMul&) = delete;
+  DnnlMatMul& operator=(const DnnlMatMul&) = delete;
+
+  const DnnlMatMulSpec& spec() const { return spec_; }
+  /// True when B was prepacked: compute never reads B's data (KernelInfo::mark_prepacked).
+  bool prepacked() const { return !packs_.empty(); }
+
+  /// Whether run() can take these operands (float, ranks oneDNN takes). Shapes are assumed
+  /// already checked by the caller (matmul_forward / gemm_forward).
+  bool accepts(const Tensor& a, const Tensor& b) const;
+
+  /// y = post_ops(alpha * op(A) op(B) [+ beta * C]) with y allocated by the caller in the
+  /// product's shape (numpy matmul rules). `c` (Gemm only, A and B 2-D): broadcast
+  /// unidirectionally to [M, N] from shape [cm, cn] (1 or full each; rank <= 2). Returns false
+  /// when oneDNN has no primitive for these shapes (y's contents are then unspecified: the
+  /// caller computes all of it on its own path); never false once B is prepacked.
+  bool run(const KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor* c, Tensor& y) const;
+
+  /// B in its original plain layout, reconstructed from the packed copy (for a fallback path
+  /// when B was prepacked and its initializer may be gone). Throws when not prepacked.
+  Tensor unpacked_b() const;
+
+ private:
+  struct Entry;
+  struct Problem;
+  std::shared_ptr<Entry> entry_for(const Problem& p) const;
+
+  DnnlMatMulSpec spec_;
+  std::vector<int64_t> b_shape_;  // constant B's shape when prepacked
+  mutable std::mutex mutex_;
+  mutable std::vector<std::shared_ptr<dnnl::memory>> packs_;  // B in each layout asked for
+  mutable std::map<std::vector<int64_t>, std::shared_ptr<Entry>> cache_;
+};
+
+/// M for prepacking B: the rows of op(A) (batch dims folded in) when input 0's inferred shape
+/// gives them, else a middling guess (other M reuse the packed copy when they prefer its layout).
+int64_t dnnl_m_hint(const KernelInfo& info, bool trans_a);
+
+/// A process-wide DnnlMatMul for each (transposes, alpha, beta) with no constant operand and no
+/// post-ops, for the callers of matmul_forward / gemm_forward that keep no per-node state. Its
+/// cache is bounded (cleared when it grows past a few hundred shapes).
+const DnnlMatMul& shared_dnnl_matmul(bool trans_a, bool trans_b, float alpha, float beta = 1.0f);
+
+}  // namespace ferry::ep::cpu

@@ -1,0 +1,46 @@
+// The `activation` / `activation_params` attributes of FusedConv, FusedGemm and FusedMatMul
+// (ir/ferry_schemas_fusion.cc, optimizer/passes/fusable_activation.h), parsed once at kernel
+// creation, and the one pass over an output that finishes a fused op when oneDNN could not apply
+// the activation as a post-op: y = activation(y + z).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <string>
+#include <vector>
+
+#include "execution_providers/kernel.h"
+
+namespace ferry::ep::cpu {
+
+class FusedActivation {
+ public:
+  /// Throws kInvalidModel naming the node for an unknown name or a wrong parameter count.
+  explicit FusedActivation(const ir::Node& node);
+
+  bool is_none() const { return kind_ == Kind::kNone; }
+  const std::string& name() const { return name_; }
+  const std::vector<float>& params() const { return params_; }
+
+  /// Applies the activation in place.
+  void apply(Eigen::Map<Eigen::Array<float, Eigen::Dynamic, 1>> v) const;
+
+ private:
+  enum class Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kSiLU };
+  Kind kind_ = Kind::kNone;
+  std::string name_;
+  std::vector<float> params_;
+  float a_ = 0, b_ = 0;
+};
+
+/// y = act(y + z) in one pass over float y, on the thread pool (z null: no residual, else it must
+/// have y's shape and type; act null or none: only the residual).
+void finish_fused_output(KernelContext& ctx, Tensor& y, const Tensor* z, const FusedActivation* act);
+
+/// Input i when the node has it and it is not omitted; else null.
+inline const Tensor* optional_input(const KernelContext& ctx, size_t i) {
+  const Tensor* t = ctx.input_count() > i ? ctx.input(i) : nullptr;
+  return t != nullptr && t->defined() ? t : nullptr;
+}
+
+}  // namespace ferry::ep::cpu
