@@ -6,6 +6,7 @@
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/cpu_provider.h"
 #include "execution_providers/cpu/elementwise/elementwise.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -13,14 +14,18 @@ namespace {
 using ReluTypes = Types<float, double, int8_t, int16_t, int32_t, int64_t, Float16, BFloat16>;
 using SigmoidTanhTypes = Types<float, double, Float16, BFloat16>;
 
+// apply: the Eigen array expression (double and the half types); simd: the float kernel.
 struct ReluOp {
   template <typename A> static auto apply(const A& x) { return x.max(typename A::Scalar(0)); }
+  static void simd(const float* x, float* y, int64_t n) { simd::relu(x, y, n); }
 };
 struct SigmoidOp {
   template <typename A> static auto apply(const A& x) { return x.logistic(); }
+  static void simd(const float* x, float* y, int64_t n) { simd::sigmoid(x, y, n); }
 };
 struct TanhOp {
   template <typename A> static auto apply(const A& x) { return x.tanh(); }
+  static void simd(const float* x, float* y, int64_t n) { simd::tanh(x, y, n); }
 };
 
 template <typename Op, typename TypeList>
@@ -37,7 +42,9 @@ class Unary final : public Kernel {
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();  // may alias x
       ctx.thread_pool().parallel_for(x.element_count(), 4.0, [&](int64_t b, int64_t e) {
-        if constexpr (ew::kIsHalf<T>) {
+        if constexpr (std::is_same_v<T, float>) {
+          Op::simd(px + b, py + b, e - b);
+        } else if constexpr (ew::kIsHalf<T>) {
           Arr v(e - b);
           for (int64_t i = b; i < e; ++i) v[i - b] = ew::load(px[i]);
           v = Op::apply(v);
@@ -95,6 +102,14 @@ class Softmax final : public Kernel {
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), s).template data<T>();
       if (x.element_count() == 0) return;
+      if constexpr (std::is_same_v<T, float>) {
+        if (stride == 1) {  // rows of contiguous elements: the vectorised row softmax
+          ctx.thread_pool().parallel_for(outer, static_cast<double>(len) * 2, [&](int64_t begin, int64_t end) {
+            for (int64_t g = begin; g < end; ++g) simd::softmax(px + g * len, py + g * len, len, false);
+          });
+          return;
+        }
+      }
       ctx.thread_pool().parallel_for(outer * stride, static_cast<double>(len) * 8,
                                      [&](int64_t begin, int64_t end) {
         for (int64_t g = begin; g < end; ++g) {

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "execution_providers/cpu/elementwise/elementwise.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -99,6 +100,10 @@ struct GeluOp {
       return C(0.5) * x * (C(1) + std::tanh(k * (x + C(0.044715) * x * x * x)));
     }
     return C(0.5) * x * (C(1) + std::erf(x * C(0.7071067811865476)));
+  }
+  void simd(const float* x, float* y, int64_t n) const {
+    if (tanh_approximation) simd::gelu_tanh(x, y, n);
+    else simd::gelu_erf(x, y, n);
   }
 };
 

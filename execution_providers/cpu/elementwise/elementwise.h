@@ -54,6 +54,11 @@ struct NoAttributes {
   NoAttributes(const ir::Node&, int64_t) {}
 };
 
+/// An op with a vectorised float kernel, `void simd(const float* x, float* y, int64_t n) const`
+/// (or static; see simd/vmath.h), used instead of op(x) for float tensors.
+template <typename Op>
+concept HasFloatSimd = requires(const Op& op, const float* x, float* y, int64_t n) { op.simd(x, y, n); };
+
 /// y = op(x) element by element, the half types computed through float. Op is constructed once
 /// from (node, opset) and called as op(Compute<T>) -> Compute<T>; `cost` is rough ns per element.
 /// Safe in place (each output reads only its own input element).
@@ -68,9 +73,15 @@ class UnaryKernel final : public Kernel {
       using T = typename decltype(tag)::type;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).template data<T>();
-      ctx.thread_pool().parallel_for(x.element_count(), cost, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) py[i] = store<T>(op_(load(px[i])));
-      });
+      if constexpr (std::is_same_v<T, float> && HasFloatSimd<Op>) {
+        ctx.thread_pool().parallel_for(x.element_count(), cost / 8.0, [&](int64_t b, int64_t e) {
+          op_.simd(px + b, py + b, e - b);
+        });
+      } else {
+        ctx.thread_pool().parallel_for(x.element_count(), cost, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) py[i] = store<T>(op_(load(px[i])));
+        });
+      }
     });
   }
 

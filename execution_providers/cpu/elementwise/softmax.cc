@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "execution_providers/cpu/elementwise/elementwise.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -42,6 +43,15 @@ class SoftmaxFamily final : public Kernel {
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), s).template data<T>();
       if (x.element_count() == 0) return;
+      if constexpr (std::is_same_v<T, float> && mode != Mode::kHardmax) {
+        if (stride == 1) {  // rows of contiguous elements: the vectorised row (log-)softmax
+          ctx.thread_pool().parallel_for(outer, static_cast<double>(len) * 2, [&](int64_t begin, int64_t end) {
+            for (int64_t g = begin; g < end; ++g)
+              simd::softmax(px + g * len, py + g * len, len, mode == Mode::kLogSoftmax);
+          });
+          return;
+        }
+      }
       ctx.thread_pool().parallel_for(outer * stride, static_cast<double>(len) * 8,
                                      [&](int64_t begin, int64_t end) {
         std::vector<C> v(static_cast<size_t>(len));

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "execution_providers/cpu/elementwise/elementwise.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -18,7 +19,6 @@ using namespace ew;
   };
 
 FERRY_UNARY_OP(SqrtOp, std::sqrt(x))
-FERRY_UNARY_OP(ExpOp, std::exp(x))
 FERRY_UNARY_OP(LogOp, std::log(x))
 FERRY_UNARY_OP(CeilOp, std::ceil(x))
 FERRY_UNARY_OP(FloorOp, std::floor(x))
@@ -35,9 +35,20 @@ FERRY_UNARY_OP(CoshOp, std::cosh(x))
 FERRY_UNARY_OP(AsinhOp, std::asinh(x))
 FERRY_UNARY_OP(AcoshOp, std::acosh(x))
 FERRY_UNARY_OP(AtanhOp, std::atanh(x))
-FERRY_UNARY_OP(ErfOp, std::erf(x))
 FERRY_UNARY_OP(BitwiseNotOp, ~x)
 #undef FERRY_UNARY_OP
+
+struct ExpOp : NoAttributes {
+  using NoAttributes::NoAttributes;
+  template <typename C> C operator()(C x) const { return static_cast<C>(std::exp(x)); }
+  static void simd(const float* x, float* y, int64_t n) { simd::exp(x, y, n); }
+};
+
+struct ErfOp : NoAttributes {
+  using NoAttributes::NoAttributes;
+  template <typename C> C operator()(C x) const { return static_cast<C>(std::erf(x)); }
+  static void simd(const float* x, float* y, int64_t n) { simd::erf(x, y, n); }
+};
 
 struct AbsOp : NoAttributes {
   using NoAttributes::NoAttributes;

@@ -8,6 +8,7 @@
 #include "execution_providers/cpu/nn/float_compute.h"
 #include "execution_providers/cpu/nn/nn_ext.h"
 #include "execution_providers/cpu/reduce/axes.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -83,6 +84,12 @@ class AxisNormalization final : public Kernel {
       using T = typename decltype(tag)::type;
       if (scale.dtype() != x.dtype() || (bias != nullptr && bias->dtype() != x.dtype()))
         fail(ctx, ErrorCode::kInvalidArgument, "'Scale' and 'B' must have X's element type " + x.describe());
+      if constexpr (std::is_same_v<T, float>) {
+        if (scale.element_count() == len && (bias == nullptr || bias->element_count() == len)) {
+          normalize_float(ctx, x, scale, bias, rows, len, stat_shape);
+          return;
+        }
+      }
       const std::vector<double> sv = to_doubles<T>(scale);
       const std::vector<double> bv = bias != nullptr ? to_doubles<T>(*bias) : std::vector<double>{};
       const T* px = x.data<T>();
@@ -125,6 +132,30 @@ class AxisNormalization final : public Kernel {
   }
 
  private:
+  /// Float X with Scale and B covering the normalized shape: the vectorised row kernels
+  /// (statistics still accumulate in double).
+  void normalize_float(KernelContext& ctx, const Tensor& x, const Tensor& scale, const Tensor* bias, int64_t rows,
+                       int64_t len, const std::vector<int64_t>& stat_shape) const {
+    const float* px = x.data<float>();
+    const float* ps = scale.data<float>();
+    const float* pb = bias != nullptr ? bias->data<float>() : nullptr;
+    float* py = ctx.allocate_output(0, x.dtype(), x.shape()).data<float>();
+    float* pmean = !kRms && ctx.output_count() > 1 && ctx.output_wanted(1)
+                       ? ctx.allocate_output(1, DataType::kFloat, stat_shape).data<float>() : nullptr;
+    float* pinv = !kRms && ctx.output_count() > 2 && ctx.output_wanted(2)
+                      ? ctx.allocate_output(2, DataType::kFloat, stat_shape).data<float>() : nullptr;
+    const double eps = epsilon_;
+    ctx.thread_pool().parallel_for(rows, static_cast<double>(len) * 2, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        double mean, inv;
+        simd::moments(px + r * len, len, kRms, eps, &mean, &inv);
+        simd::normalize(px + r * len, py + r * len, len, mean, inv, ps, pb);
+        if (pmean != nullptr) pmean[r] = static_cast<float>(mean);
+        if (pinv != nullptr) pinv[r] = static_cast<float>(inv);
+      }
+    });
+  }
+
   int64_t axis_;
   float epsilon_;
 };

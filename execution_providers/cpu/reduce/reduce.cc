@@ -10,6 +10,7 @@
 #include "execution_providers/cpu/nn/float_compute.h"
 #include "execution_providers/cpu/reduce/axes.h"
 #include "execution_providers/cpu/reduce/reduce.h"
+#include "execution_providers/cpu/simd/vmath.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -116,6 +117,34 @@ T reduce_one(const T* x, const std::vector<int64_t>& offs) {
   }
 }
 
+/// The number of elements each output reduces when the reduced dims are exactly the trailing
+/// ones (contiguous rows); 0 otherwise.
+int64_t trailing_reduced_length(const std::vector<int64_t>& shape, const std::vector<bool>& reduced) {
+  size_t first = reduced.size();
+  while (first > 0 && reduced[first - 1]) --first;
+  if (first == reduced.size()) return 0;
+  for (size_t d = 0; d < first; ++d)
+    if (reduced[d]) return 0;
+  return product(shape, first, shape.size());
+}
+
+/// Float Sum / Mean / Max over contiguous rows of `len` with the vectorised kernels (sums in
+/// double, as reduce_one does).
+template <ReduceKind K>
+void reduce_rows_float(const KernelContext& ctx, const float* px, float* py, int64_t rows, int64_t len) {
+  ctx.thread_pool().parallel_for(rows, static_cast<double>(len) * 0.5 + 1, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* row = px + r * len;
+      if constexpr (K == ReduceKind::kMax) {
+        py[r] = simd::reduce_max(row, len);
+      } else {
+        const double s = simd::reduce_sum_double(row, len);
+        py[r] = static_cast<float>(K == ReduceKind::kMean ? s / static_cast<double>(len) : s);
+      }
+    }
+  });
+}
+
 template <ReduceKind K, typename TypeList>
 class Reduce final : public Kernel {
  public:
@@ -158,6 +187,14 @@ class Reduce final : public Kernel {
                                             : std::vector<int64_t>(static_cast<size_t>(y.element_count()), 0);
       const T* px = x.data<T>();
       T* py = y.data<T>();
+      if constexpr (std::is_same_v<T, float> &&
+                    (K == ReduceKind::kSum || K == ReduceKind::kMean || K == ReduceKind::kMax)) {
+        const int64_t len = trailing_reduced_length(x.shape(), reduced);
+        if (len > 0 && x.element_count() == y.element_count() * len) {
+          reduce_rows_float<K>(ctx, px, py, y.element_count(), len);
+          return;
+        }
+      }
       ctx.thread_pool().parallel_for(y.element_count(), static_cast<double>(red.size()) + 1, [&](int64_t b, int64_t e) {
         for (int64_t o = b; o < e; ++o) py[o] = reduce_one<K, T>(px + base[static_cast<size_t>(o)], red);
       });

@@ -1,0 +1,324 @@
+// Implementation of simd/vmath.h with GCC vector extensions: one source, 16 floats per step,
+// compiled by target_clones into an AVX-512 (x86-64-v4), an AVX2+FMA (x86-64-v3) and a
+// baseline version; the loader picks one per function from the CPU it runs on. The vector
+// helpers are always_inline so that each clone gets them in its own instruction set.
+//
+// fp-contract=fast lets the polynomials use FMA where the clone has it (the accuracy bounds in
+// the header hold with and without).
+#pragma GCC optimize("fp-contract=fast")
+#pragma GCC diagnostic ignored "-Wpsabi"
+// GCC 12 warns inside its own AVX-512 intrinsics (the unused merge operand __Y) when the
+// AVX-512 clone expands these vectors: a false positive, silenced for this file only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "execution_providers/cpu/simd/vmath.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FERRY_SIMD_NO_CLONES)
+#define FERRY_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FERRY_SIMD_CLONES
+#endif
+#define FERRY_AI inline __attribute__((always_inline))
+
+namespace ferry::ep::cpu::simd {
+namespace {
+
+constexpr int kW = 16;  // floats per vector step
+typedef float V __attribute__((vector_size(kW * sizeof(float))));
+typedef int32_t VI __attribute__((vector_size(kW * sizeof(int32_t))));
+typedef float V8 __attribute__((vector_size(8 * sizeof(float))));
+typedef double VD __attribute__((vector_size(8 * sizeof(double))));
+
+FERRY_AI V splat(float c) { return c - V{}; }  // c - (+0) is c, -0 included (0 + -0 is +0)
+FERRY_AI VI splati(int32_t c) { return VI{} + c; }
+FERRY_AI V load(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+FERRY_AI void store(float* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+FERRY_AI V bits(VI v) { return reinterpret_cast<V>(v); }
+FERRY_AI VI ibits(V v) { return reinterpret_cast<VI>(v); }
+FERRY_AI V select(VI mask, V a, V b) { return mask ? a : b; }  // mask lanes are 0 or -1
+FERRY_AI V vabs(V x) { return bits(ibits(x) & 0x7fffffff); }
+FERRY_AI V copysign_of(V mag, V sign) { return bits((ibits(mag) & 0x7fffffff) | (ibits(sign) & int32_t(0x80000000))); }
+
+/// e^x: Cephes' expf polynomial on x - n ln2 (|r| <= ln2/2), times 2^n applied in two steps so
+/// that subnormal results and overflow round once.
+FERRY_AI V vexp(V x) {
+  x = select(x < splat(-104.f), splat(-104.f), x);  // e^-104 rounds to 0; NaN passes
+  x = select(x > splat(89.f), splat(89.f), x);      // e^89 overflows to +inf
+  const V magic = splat(12582912.f);                 // 1.5 * 2^23: adding it rounds to integer
+  V fx = x * splat(1.44269504088896341f) + magic;
+  fx = fx - magic;
+  V r = x - fx * splat(0.693359375f);
+  r = r - fx * splat(-2.12194440e-4f);
+  const V z = r * r;
+  V y = splat(1.9875691500e-4f);
+  y = y * r + splat(1.3981999507e-3f);
+  y = y * r + splat(8.3334519073e-3f);
+  y = y * r + splat(4.1665795894e-2f);
+  y = y * r + splat(1.6666665459e-1f);
+  y = y * r + splat(5.0000001201e-1f);
+  y = y * z + r;
+  y = y + splat(1.f);
+  const VI n = __builtin_convertvector(select(fx == fx, fx, splat(0.f)), VI);  // NaN: y is NaN anyway
+  const VI n1 = n >> 1, n2 = n - n1;
+  return y * bits((n1 + 127) << 23) * bits((n2 + 127) << 23);
+}
+
+FERRY_AI V vsigmoid(V x) { return splat(1.f) / (splat(1.f) + vexp(-x)); }
+
+/// tanh: Cephes' odd polynomial below 0.625, 1 - 2 / (e^2|x| + 1) above.
+FERRY_AI V vtanh(V x) {
+  const V ax = vabs(x), z = x * x;
+  V p = splat(-5.70498872745e-3f);
+  p = p * z + splat(2.06390887954e-2f);
+  p = p * z + splat(-5.37397155531e-2f);
+  p = p * z + splat(1.33314422036e-1f);
+  p = p * z + splat(-3.33332819422e-1f);
+  const V small = copysign_of(p * z * x + x, x);  // keeps tanh(-0) = -0
+  const V big = copysign_of(splat(1.f) - splat(2.f) / (vexp(ax + ax) + splat(1.f)), x);
+  return select(ax < splat(0.625f), small, big);
+}
+
+/// erf: Norbert Juffa's faithfully rounded erff (max error below 1 ulp with FMA).
+FERRY_AI V verf(V a) {
+  const V t = vabs(a), s = a * a;
+  V r = splat(-1.72853470e-5f) * t + splat(3.83197126e-4f);
+  const V u = splat(-3.88396438e-3f) * t + splat(2.42546219e-2f);
+  r = r * s + u;
+  r = r * t + splat(-1.06777877e-1f);
+  r = r * t + splat(-6.34846687e-1f);
+  r = r * t + splat(-1.28717512e-1f);
+  r = r * t - t;
+  const V big = copysign_of(splat(1.f) - vexp(r), a);
+  V q = splat(-5.96761703e-4f);
+  q = q * s + splat(4.99119423e-3f);
+  q = q * s + splat(-2.67681349e-2f);
+  q = q * s + splat(1.12819925e-1f);
+  q = q * s + splat(-3.76125336e-1f);
+  q = q * s + splat(1.28379166e-1f);
+  const V small = q * a + a;
+  return select(t > splat(0.927734375f), big, small);
+}
+
+FERRY_AI V vgelu_erf(V x) { return splat(0.5f) * x * (splat(1.f) + verf(x * splat(0.70710678118654752f))); }
+FERRY_AI V vgelu_tanh(V x) {
+  const V inner = splat(0.7978845608028654f) * (x + splat(0.044715f) * x * x * x);
+  return splat(0.5f) * x * (splat(1.f) + vtanh(inner));
+}
+
+/// y = f(x) over n elements; the tail goes through a zero-padded vector.
+template <typename F>
+FERRY_AI void map(const float* x, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) store(y + i, f(load(x + i)));
+  if (i < n) {
+    float buf[kW] = {};
+    const size_t bytes = static_cast<size_t>(n - i) * sizeof(float);
+    std::memcpy(buf, x + i, bytes);
+    store(buf, f(load(buf)));
+    std::memcpy(y + i, buf, bytes);
+  }
+}
+
+FERRY_AI float hsum(V v) {
+  float s = 0.f;
+  for (int k = 0; k < kW; ++k) s += v[k];
+  return s;
+}
+
+}  // namespace
+
+FERRY_SIMD_CLONES void exp(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return vexp(v); });
+}
+FERRY_SIMD_CLONES void tanh(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return vtanh(v); });
+}
+FERRY_SIMD_CLONES void sigmoid(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return vsigmoid(v); });
+}
+FERRY_SIMD_CLONES void erf(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return verf(v); });
+}
+FERRY_SIMD_CLONES void relu(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return select(v < splat(0.f), splat(0.f), v); });
+}
+FERRY_SIMD_CLONES void silu(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return v / (splat(1.f) + vexp(-v)); });
+}
+FERRY_SIMD_CLONES void gelu_erf(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return vgelu_erf(v); });
+}
+FERRY_SIMD_CLONES void gelu_tanh(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return vgelu_tanh(v); });
+}
+
+namespace {
+template <typename Op>
+FERRY_AI void binary_loop(const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n, Op op) {
+  if (sa && sb) {
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) store(out + i, op(load(a + i), load(b + i)));
+    for (; i < n; ++i) out[i] = op(splat(a[i]), splat(b[i]))[0];
+  } else if (sa) {
+    const V vb = splat(b[0]);
+    map(a, out, n, [&](V v) __attribute__((always_inline)) { return op(v, vb); });
+  } else if (sb) {
+    const V va = splat(a[0]);
+    map(b, out, n, [&](V v) __attribute__((always_inline)) { return op(va, v); });
+  } else {
+    const float v = op(splat(a[0]), splat(b[0]))[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = v;
+  }
+}
+}  // namespace
+
+FERRY_SIMD_CLONES void binary(BinaryOp op, const float* a, int64_t sa, const float* b, int64_t sb, float* out,
+                              int64_t n) {
+  switch (op) {
+    case BinaryOp::kAdd:
+      binary_loop(a, sa, b, sb, out, n, [](V x, V y) __attribute__((always_inline)) { return x + y; });
+      break;
+    case BinaryOp::kSub:
+      binary_loop(a, sa, b, sb, out, n, [](V x, V y) __attribute__((always_inline)) { return x - y; });
+      break;
+    case BinaryOp::kMul:
+      binary_loop(a, sa, b, sb, out, n, [](V x, V y) __attribute__((always_inline)) { return x * y; });
+      break;
+    case BinaryOp::kDiv:
+      binary_loop(a, sa, b, sb, out, n, [](V x, V y) __attribute__((always_inline)) { return x / y; });
+      break;
+  }
+}
+
+FERRY_SIMD_CLONES float reduce_max(const float* x, int64_t n) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  V m = splat(ninf);
+  VI nan = splati(0);
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) {
+    const V v = load(x + i);
+    m = select(v > m, v, m);
+    nan |= v != v;
+  }
+  float r = ninf;
+  bool any_nan = false;
+  for (int k = 0; k < kW; ++k) {
+    r = m[k] > r ? m[k] : r;
+    any_nan |= nan[k] != 0;
+  }
+  for (; i < n; ++i) {
+    r = x[i] > r ? x[i] : r;
+    any_nan |= x[i] != x[i];
+  }
+  return any_nan ? std::numeric_limits<float>::quiet_NaN() : r;
+}
+
+FERRY_SIMD_CLONES float reduce_sum(const float* x, int64_t n) {
+  V s = splat(0.f);
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) s += load(x + i);
+  float r = hsum(s);
+  for (; i < n; ++i) r += x[i];
+  return r;
+}
+
+FERRY_SIMD_CLONES double reduce_sum_double(const float* x, int64_t n) {
+  VD s = VD{} + 0.0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    V8 v;
+    std::memcpy(&v, x + i, sizeof(V8));
+    s += __builtin_convertvector(v, VD);
+  }
+  double t = 0.0;
+  for (int k = 0; k < 8; ++k) t += s[k];
+  for (; i < n; ++i) t += static_cast<double>(x[i]);
+  return t;
+}
+
+FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
+  const float mx = reduce_max(x, n);
+  const V vm = splat(mx);
+  V acc = splat(0.f);
+  int64_t i = 0;
+  if (log) {
+    for (; i + kW <= n; i += kW) acc += vexp(load(x + i) - vm);
+  } else {
+    for (; i + kW <= n; i += kW) {
+      const V e = vexp(load(x + i) - vm);
+      store(y + i, e);
+      acc += e;
+    }
+  }
+  float sum = hsum(acc);
+  if (i < n) {
+    float buf[kW] = {};
+    const int64_t rest = n - i;
+    std::memcpy(buf, x + i, static_cast<size_t>(rest) * sizeof(float));
+    const V e = vexp(load(buf) - vm);
+    for (int64_t k = 0; k < rest; ++k) {
+      sum += e[k];
+      if (!log) y[i + k] = e[k];
+    }
+  }
+  if (log) {
+    const V sub = splat(mx + std::log(sum));
+    map(x, y, n, [&](V v) __attribute__((always_inline)) { return v - sub; });
+  } else {
+    const V inv = splat(1.f / sum);
+    map(y, y, n, [&](V v) __attribute__((always_inline)) { return v * inv; });
+  }
+}
+
+FERRY_SIMD_CLONES void moments(const float* x, int64_t n, bool rms, double eps, double* mean_out,
+                               double* inv_std_out) {
+  const double mean = rms ? 0.0 : reduce_sum_double(x, n) / static_cast<double>(n);
+  const VD vm = VD{} + mean;
+  VD s = VD{} + 0.0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    V8 v;
+    std::memcpy(&v, x + i, sizeof(V8));
+    const VD d = __builtin_convertvector(v, VD) - vm;
+    s += d * d;
+  }
+  double sq = 0.0;
+  for (int k = 0; k < 8; ++k) sq += s[k];
+  for (; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - mean;
+    sq += d * d;
+  }
+  *mean_out = mean;
+  *inv_std_out = 1.0 / std::sqrt(sq / static_cast<double>(n) + eps);
+}
+
+FERRY_SIMD_CLONES void normalize(const float* x, float* y, int64_t n, double mean, double inv_std,
+                                 const float* scale, const float* bias) {
+  const float hi = static_cast<float>(mean), lo = static_cast<float>(mean - static_cast<double>(hi));
+  const float inv = static_cast<float>(inv_std);
+  const V vh = splat(hi), vl = splat(lo), vi = splat(inv);
+  int64_t i = 0;
+  if (bias != nullptr) {
+    for (; i + kW <= n; i += kW)
+      store(y + i, ((load(x + i) - vh) - vl) * vi * load(scale + i) + load(bias + i));
+    for (; i < n; ++i) y[i] = ((x[i] - hi) - lo) * inv * scale[i] + bias[i];
+  } else {
+    for (; i + kW <= n; i += kW) store(y + i, ((load(x + i) - vh) - vl) * vi * load(scale + i));
+    for (; i < n; ++i) y[i] = ((x[i] - hi) - lo) * inv * scale[i];
+  }
+}
+
+FERRY_SIMD_CLONES void scale(const float* x, float* y, int64_t n, float s) {
+  const V vs = splat(s);
+  map(x, y, n, [&](V v) __attribute__((always_inline)) { return v * vs; });
+}
+
+}  // namespace ferry::ep::cpu::simd

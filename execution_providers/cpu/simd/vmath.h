@@ -1,0 +1,52 @@
+// Vectorised float kernels shared by the CPU element-wise, normalisation, softmax and attention
+// kernels. Each function is compiled for AVX-512, AVX2+FMA and the baseline (SSE2), and the
+// widest the CPU supports is chosen once at load (GCC target_clones, an ifunc), so nothing here
+// depends on the build machine's -march.
+//
+// Accuracy: exp, tanh, sigmoid and erf are within about 2 ulp of the correctly rounded result
+// over the whole float range (exp: Cephes' polynomial with a two-step 2^n scaling, so
+// subnormal results and overflow to +inf are right; erf: Norbert Juffa's faithfully rounded
+// erff, the polynomials onnxruntime's MLAS uses). +-inf and NaN behave as in <cmath>.
+//
+// Pointers may alias exactly (y == x, in place); partial overlap is not allowed. n may be 0.
+#pragma once
+
+#include <cstdint>
+
+namespace ferry::ep::cpu::simd {
+
+// ---- unary: y[i] = f(x[i]) -------------------------------------------------------------------
+void exp(const float* x, float* y, int64_t n);
+void tanh(const float* x, float* y, int64_t n);
+void sigmoid(const float* x, float* y, int64_t n);
+void erf(const float* x, float* y, int64_t n);
+void relu(const float* x, float* y, int64_t n);
+/// x * sigmoid(x).
+void silu(const float* x, float* y, int64_t n);
+/// 0.5 x (1 + erf(x / sqrt 2)).
+void gelu_erf(const float* x, float* y, int64_t n);
+/// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+void gelu_tanh(const float* x, float* y, int64_t n);
+
+// ---- binary: out[i] = a[i*sa] op b[i*sb], sa and sb 0 (broadcast one value) or 1 ---------------
+enum class BinaryOp { kAdd, kSub, kMul, kDiv };
+void binary(BinaryOp op, const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n);
+
+// ---- rows ------------------------------------------------------------------------------------
+float reduce_max(const float* x, int64_t n);  ///< -inf for n == 0; NaN if any element is NaN
+float reduce_sum(const float* x, int64_t n);
+/// The sum accumulated in double (as the reference Reduce kernels do).
+double reduce_sum_double(const float* x, int64_t n);
+/// y = softmax(x) over n contiguous elements (log_softmax when `log`). n >= 1.
+void softmax(const float* x, float* y, int64_t n, bool log);
+/// Mean and 1/sqrt(var + eps) of n elements (rms: mean is 0 and var is the mean square),
+/// accumulated in double as the reference kernels do.
+void moments(const float* x, int64_t n, bool rms, double eps, double* mean, double* inv_std);
+/// y = (x - mean) * inv_std * scale (+ bias when not null); x - mean is as exact as in double
+/// (mean is applied as two floats), so rows with a large mean and small spread keep their digits.
+void normalize(const float* x, float* y, int64_t n, double mean, double inv_std, const float* scale,
+               const float* bias);
+/// y = x * scale.
+void scale(const float* x, float* y, int64_t n, float s);
+
+}  // namespace ferry::ep::cpu::simd
