@@ -322,6 +322,7 @@ class Resize final : public Kernel {
       if (x.element_count() == 0)
         fail(ctx, ErrorCode::kInvalidArgument, "cannot resize empty input " + x.describe() + " to non-empty " +
                                                    shape_to_string(out_shape));
+      if (gather_resize<T>(ctx, x, y, scale, roi_lo, roi_hi)) return;
       std::vector<double> cur(static_cast<size_t>(x.element_count()));
       const T* px = x.data<T>();
       for (size_t i = 0; i < cur.size(); ++i) cur[i] = static_cast<double>(to_compute(px[i]));
@@ -381,6 +382,62 @@ class Resize final : public Kernel {
   }
 
  private:
+  /// Every output element a copy of one input element (nearest, or any mode whose tables give each
+  /// output one tap of weight 1, the others 0, and no extrapolation): gathers directly in T through per-axis index tables,
+  /// parallel over output rows. False when some axis needs weighted taps (the general path).
+  template <typename T>
+  bool gather_resize(KernelContext& ctx, const Tensor& x, Tensor& y, const std::vector<double>& scale,
+                     const std::vector<double>& roi_lo, const std::vector<double>& roi_hi) const {
+    const size_t rank = x.rank();
+    const std::vector<int64_t>& in_shape = x.shape();
+    const std::vector<int64_t>& out_shape = y.shape();
+    std::vector<std::vector<int64_t>> index(rank);
+    for (size_t d = 0; d < rank; ++d) {
+      const bool identity = std::abs(scale[d] - 1.0) <= 1e-9 && out_shape[d] == in_shape[d] &&
+                            std::abs(roi_lo[d]) <= 1e-9 && std::abs(roi_hi[d] - 1.0) <= 1e-9;
+      if (identity) {
+        index[d].resize(static_cast<size_t>(in_shape[d]));
+        for (int64_t i = 0; i < in_shape[d]; ++i) index[d][static_cast<size_t>(i)] = i;
+        continue;
+      }
+      const AxisTable t = axis_table(attrs_, in_shape[d], out_shape[d], scale[d], roi_lo[d], roi_hi[d]);
+      const size_t taps = static_cast<size_t>(t.taps);
+      for (size_t o = 0; o < static_cast<size_t>(out_shape[d]); ++o) {
+        if (t.extrapolate[o]) return false;
+        int64_t pick = -1;
+        for (size_t k = 0; k < taps; ++k) {
+          const double w = t.weight[o * taps + k];
+          if (w == 1.0 && pick < 0) pick = t.index[o * taps + k];
+          else if (w != 0.0) return false;
+        }
+        if (pick < 0) return false;
+        index[d].push_back(pick);
+      }
+    }
+    if (rank == 0) return false;
+    std::vector<int64_t> in_strides(rank, 1);
+    for (size_t d = rank - 1; d-- > 0;) in_strides[d] = in_strides[d + 1] * in_shape[d + 1];
+    const int64_t width = out_shape[rank - 1];
+    const int64_t rows = y.element_count() / width;
+    const std::vector<int64_t>& last = index[rank - 1];
+    const T* src = x.data<T>();
+    T* dst = y.data<T>();
+    ctx.thread_pool().parallel_for(rows, static_cast<double>(width), [&](int64_t b, int64_t e) {
+      for (int64_t row = b; row < e; ++row) {
+        int64_t rem = row, off = 0;
+        for (size_t d = rank - 1; d-- > 0;) {
+          const int64_t i = rem % out_shape[d];
+          rem /= out_shape[d];
+          off += index[d][static_cast<size_t>(i)] * in_strides[d];
+        }
+        const T* s = src + off;
+        T* o = dst + row * width;
+        for (int64_t j = 0; j < width; ++j) o[j] = s[last[static_cast<size_t>(j)]];
+      }
+    });
+    return true;
+  }
+
   ResizeAttributes attrs_;
 };
 

@@ -5,6 +5,7 @@
 //   ht = g(Xt*(Wh^T) + (rt (.) (Ht-1*(Rh^T) + Rbh)) + Wbh)    linear_before_reset != 0
 //   Ht = (1 - zt) (.) ht + zt (.) Ht-1
 #include "execution_providers/cpu/rnn/rnn_common.h"
+#include "execution_providers/cpu/rnn/rnn_fast.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -14,12 +15,16 @@ using namespace rnn;
 class Gru final : public Kernel {
  public:
   explicit Gru(const KernelInfo& info)
-      : attrs_(info, {"Sigmoid", "Tanh"}), linear_before_reset_(info.node().get_int("linear_before_reset", 0) != 0) {}
+      : attrs_(info, {"Sigmoid", "Tanh"}), linear_before_reset_(info.node().get_int("linear_before_reset", 0) != 0) {
+    prepack_inputs(info, attrs_, 3, {3}, r_splits(), packed_w_, packed_r_);
+  }
 
   void compute(KernelContext& ctx) const override {
     const Geometry g = make_geometry(ctx, attrs_, 3);
     dispatch(ctx, g, 6, 2, [&](auto tag, const Inputs& in, const auto& out) {
-      run<typename decltype(tag)::type>(g, in, out);
+      using T = typename decltype(tag)::type;
+      if constexpr (std::is_same_v<T, float>) run_fast(ctx, g, in, out);
+      else run<T>(g, in, out);
     });
   }
 
@@ -84,12 +89,128 @@ class Gru final : public Kernel {
         }
       }
       if (y_h)
-        for (int64_t bi = 0; bi < g.batch; ++bi) std::copy_n(&h(bi, 0), H, y_h + g.state_offset(d, bi));
+        for (int64_t bi = 0; bi < g.batch; ++bi) write_final_state(y_h + g.state_offset(d, bi), &h(bi, 0), H, g, bi);
+    }
+  }
+
+  /// R's gate groups: all three at once with linear_before_reset (the reset gate scales the
+  /// product), else z,r first and h after the reset gate is known.
+  std::vector<int64_t> r_splits() const { return linear_before_reset_ ? std::vector<int64_t>{3} : std::vector<int64_t>{2, 1}; }
+
+  /// Float path: packed weights, all-steps input projection, per-step work split over blocks of
+  /// hidden units (one phase with linear_before_reset, two without: r (.) H needs every unit).
+  void run_fast(const KernelContext& ctx, const Geometry& g, const Inputs& in, const Outputs<float>& out) const {
+    const runtime::ThreadPool& pool = ctx.thread_pool();
+    const int64_t H = g.hidden, B = g.batch;
+    const bool lbr = linear_before_reset_;
+    const Tensor* b = in.t[3];
+    const Tensor* h0 = in.t[5];
+    PackedWeights local_w, local_r;
+    const PackedWeights& pw = packed_w_.empty() ? (local_w = pack_weights(*in.t[1], H, {3})) : packed_w_;
+    const PackedWeights& pr = packed_r_.empty() ? (local_r = pack_weights(*in.t[2], H, r_splits())) : packed_r_;
+    constexpr int64_t kB = PackedGates::kBlock;
+    const int64_t hp = pw.dirs[0][0].padded_hidden(), blocks = pw.dirs[0][0].blocks, ldx = 3 * hp;
+    const int64_t rows = g.seq * B;
+    std::vector<float> xw(static_cast<size_t>(rows * ldx)), hr(static_cast<size_t>(B * 3 * hp));
+    std::vector<float> bias(static_cast<size_t>(ldx)), rbh(static_cast<size_t>(H));
+    std::vector<float> h_prev(static_cast<size_t>(B * H)), h_next(static_cast<size_t>(B * H)), rh(static_cast<size_t>(B * H));
+    for (int64_t d = 0; d < g.dirs; ++d) {
+      const bool reverse = attrs_.direction == "reverse" || d == 1;
+      const auto& act = attrs_.activations[d];
+      // Input-side bias: Wb for every gate, plus Rb where it is not inside the reset product.
+      std::fill(bias.begin(), bias.end(), 0.0f);
+      std::fill(rbh.begin(), rbh.end(), 0.0f);
+      if (b) {
+        const float* pb = b->data<float>() + d * 6 * H;
+        for (int64_t i = 0; i < 3 * H; ++i)
+          bias[(i / H) * hp + i % H] = pb[i] + (i < 2 * H || !lbr ? pb[3 * H + i] : 0.0f);
+        for (int64_t i = 0; i < H; ++i) rbh[i] = pb[5 * H + i];
+      }
+      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], xw.data(), ldx, bias.data());
+      for (int64_t bi = 0; bi < B; ++bi)
+        for (int64_t i = 0; i < H; ++i) h_prev[bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
+      const double cost = static_cast<double>(B * 3 * kB * H) * kGemmNsPerMac;
+      // z and r for units [a, a+n) of active rows, in hr's z and r columns (ld 3*hp).
+      auto zr_gates = [&](int64_t s, int64_t bi, int64_t a, int64_t n) {
+        const float* xr = xw.data() + g.x_row(g.time(s, bi, reverse), bi) * ldx + a;
+        float* z = hr.data() + bi * 3 * hp + a;
+        float* r = z + hp;
+        for (int64_t i = 0; i < n; ++i) {
+          z[i] += xr[i];
+          r[i] += xr[hp + i];
+        }
+        clip_values(z, n, attrs_);
+        clip_values(r, n, attrs_);
+        apply_fast(act[0], z, n);
+        apply_fast(act[0], r, n);
+      };
+      // Candidate (in cand, already holding its recurrent part) and the new state.
+      auto finish = [&](int64_t s, int64_t bi, int64_t a, int64_t n, float* cand) {
+        const int64_t t = g.time(s, bi, reverse);
+        const float* xh = xw.data() + g.x_row(t, bi) * ldx + 2 * hp + a;
+        const float* z = hr.data() + bi * 3 * hp + a;
+        const float* hp_row = h_prev.data() + bi * H + a;
+        float* hn = h_next.data() + bi * H + a;
+        for (int64_t i = 0; i < n; ++i) cand[i] += xh[i];
+        clip_values(cand, n, attrs_);
+        apply_fast(act[1], cand, n);
+        for (int64_t i = 0; i < n; ++i) hn[i] = (1.0f - z[i]) * cand[i] + z[i] * hp_row[i];
+        if (out.y) std::copy_n(hn, n, out.y + g.y_offset(t, d, bi) + a);
+      };
+      for (int64_t s = 0; s < g.seq; ++s) {
+        if (lbr) {
+          pool.parallel_for(blocks, cost, [&](int64_t u0, int64_t u1) {
+            gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, hr.data(), 3 * hp, nullptr);
+            const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
+            for (int64_t bi = 0; bi < B && n > 0; ++bi) {
+              if (s >= g.lengths[bi]) {
+                std::copy_n(h_prev.data() + bi * H + a, n, h_next.data() + bi * H + a);
+                continue;
+              }
+              zr_gates(s, bi, a, n);
+              float* r = hr.data() + bi * 3 * hp + hp + a;
+              float* cand = r + hp;
+              for (int64_t i = 0; i < n; ++i) cand[i] = r[i] * (cand[i] + rbh[a + i]);
+              finish(s, bi, a, n, cand);
+            }
+          });
+        } else {
+          pool.parallel_for(blocks, cost * 2 / 3, [&](int64_t u0, int64_t u1) {
+            gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, hr.data(), 3 * hp, nullptr);
+            const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
+            for (int64_t bi = 0; bi < B && n > 0; ++bi) {
+              float* rhr = rh.data() + bi * H + a;
+              if (s >= g.lengths[bi]) {
+                std::fill_n(rhr, n, 0.0f);
+                continue;
+              }
+              zr_gates(s, bi, a, n);
+              const float* r = hr.data() + bi * 3 * hp + hp + a;
+              for (int64_t i = 0; i < n; ++i) rhr[i] = r[i] * h_prev[bi * H + a + i];
+            }
+          });
+          pool.parallel_for(blocks, cost / 3, [&](int64_t u0, int64_t u1) {
+            gate_gemm(rh.data(), H, B, pr.dirs[d][1], u0, u1, hr.data() + 2 * hp, 3 * hp, nullptr);
+            const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
+            for (int64_t bi = 0; bi < B && n > 0; ++bi) {
+              if (s >= g.lengths[bi]) {
+                std::copy_n(h_prev.data() + bi * H + a, n, h_next.data() + bi * H + a);
+                continue;
+              }
+              finish(s, bi, a, n, hr.data() + bi * 3 * hp + 2 * hp + a);
+            }
+          });
+        }
+        h_prev.swap(h_next);
+      }
+      if (out.y_h)
+        for (int64_t bi = 0; bi < B; ++bi) write_final_state(out.y_h + g.state_offset(d, bi), h_prev.data() + bi * H, H, g, bi);
     }
   }
 
   RecurrentAttributes attrs_;
   bool linear_before_reset_;  // "linear_before_reset": 0
+  PackedWeights packed_w_, packed_r_;  // constant float W / R, packed at creation
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "execution_providers/cpu/cpu_provider.h"
+#include "execution_providers/cpu/rnn/rnn_fast.h"
 
 namespace ferry::ep::cpu {
 namespace rnn {
@@ -135,16 +136,70 @@ using namespace rnn;
 
 class Rnn final : public Kernel {
  public:
-  explicit Rnn(const KernelInfo& info) : attrs_(info, {"Tanh"}) {}
+  explicit Rnn(const KernelInfo& info) : attrs_(info, {"Tanh"}) {
+    prepack_inputs(info, attrs_, 1, {1}, {1}, packed_w_, packed_r_);
+  }
 
   void compute(KernelContext& ctx) const override {
     const Geometry g = make_geometry(ctx, attrs_, 1);
     dispatch(ctx, g, 6, 2, [&](auto tag, const Inputs& in, const auto& out) {
-      run<typename decltype(tag)::type>(g, in, out);
+      using T = typename decltype(tag)::type;
+      if constexpr (std::is_same_v<T, float>) run_fast(ctx, g, in, out);
+      else run<T>(g, in, out);
     });
   }
 
  private:
+  /// Float path: packed weights, all-steps input projection, per-step work split over blocks of
+  /// hidden units.
+  void run_fast(const KernelContext& ctx, const Geometry& g, const Inputs& in, const Outputs<float>& out) const {
+    const runtime::ThreadPool& pool = ctx.thread_pool();
+    const int64_t H = g.hidden, B = g.batch;
+    const Tensor* b = in.t[3];
+    const Tensor* h0 = in.t[5];
+    PackedWeights local_w, local_r;
+    const PackedWeights& pw = packed_w_.empty() ? (local_w = pack_weights(*in.t[1], H, {1})) : packed_w_;
+    const PackedWeights& pr = packed_r_.empty() ? (local_r = pack_weights(*in.t[2], H, {1})) : packed_r_;
+    constexpr int64_t kB = PackedGates::kBlock;
+    const int64_t hp = pw.dirs[0][0].padded_hidden(), blocks = pw.dirs[0][0].blocks;
+    const int64_t rows = g.seq * B;
+    std::vector<float> xw(static_cast<size_t>(rows * hp)), gates(static_cast<size_t>(B * hp)), bias(static_cast<size_t>(hp));
+    std::vector<float> h_prev(static_cast<size_t>(B * H)), h_next(static_cast<size_t>(B * H));
+    for (int64_t d = 0; d < g.dirs; ++d) {
+      const bool reverse = attrs_.direction == "reverse" || d == 1;
+      std::fill(bias.begin(), bias.end(), 0.0f);
+      if (b)
+        for (int64_t i = 0; i < H; ++i) bias[i] = b->data<float>()[d * 2 * H + i] + b->data<float>()[d * 2 * H + H + i];
+      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], xw.data(), hp, bias.data());
+      for (int64_t bi = 0; bi < B; ++bi)
+        for (int64_t i = 0; i < H; ++i) h_prev[bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
+      const double cost = static_cast<double>(B * kB * H) * kGemmNsPerMac;
+      for (int64_t s = 0; s < g.seq; ++s) {
+        pool.parallel_for(blocks, cost, [&](int64_t u0, int64_t u1) {
+          gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, gates.data(), hp, nullptr);
+          const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
+          for (int64_t bi = 0; bi < B && n > 0; ++bi) {
+            float* hn = h_next.data() + bi * H + a;
+            if (s >= g.lengths[bi]) {
+              std::copy_n(h_prev.data() + bi * H + a, n, hn);
+              continue;
+            }
+            const int64_t t = g.time(s, bi, reverse);
+            const float* xr = xw.data() + g.x_row(t, bi) * hp + a;
+            const float* gr = gates.data() + bi * hp + a;
+            for (int64_t i = 0; i < n; ++i) hn[i] = gr[i] + xr[i];
+            clip_values(hn, n, attrs_);
+            apply_fast(attrs_.activations[d][0], hn, n);
+            if (out.y) std::copy_n(hn, n, out.y + g.y_offset(t, d, bi) + a);
+          }
+        });
+        h_prev.swap(h_next);
+      }
+      if (out.y_h)
+        for (int64_t bi = 0; bi < B; ++bi) write_final_state(out.y_h + g.state_offset(d, bi), h_prev.data() + bi * H, H, g, bi);
+    }
+  }
+
   template <typename T> void run(const Geometry& g, const Inputs& in, const Outputs<T>& out) const {
     const Tensor& x = *in.t[0];
     const Tensor& w = *in.t[1];
@@ -180,11 +235,12 @@ class Rnn final : public Kernel {
         }
       }
       if (y_h)
-        for (int64_t bi = 0; bi < g.batch; ++bi) std::copy_n(&h(bi, 0), H, y_h + g.state_offset(d, bi));
+        for (int64_t bi = 0; bi < g.batch; ++bi) write_final_state(y_h + g.state_offset(d, bi), &h(bi, 0), H, g, bi);
     }
   }
 
   RecurrentAttributes attrs_;
+  PackedWeights packed_w_, packed_r_;  // constant float W / R, packed at creation
 };
 
 }  // namespace

@@ -88,6 +88,13 @@ template <typename T> void clip_values(T* v, int64_t n, const RecurrentAttribute
   for (int64_t i = 0; i < n; ++i) v[i] = std::clamp(v[i], -c, c);
 }
 
+/// Writes a final state (Y_h / Y_c) row of batch entry b: the state, or zeros when the entry's
+/// sequence is empty (as onnxruntime does).
+template <typename T> void write_final_state(T* dst, const T* state, int64_t n, const Geometry& g, int64_t b) {
+  if (g.lengths[b] == 0) std::fill_n(dst, n, T(0));
+  else std::copy_n(state, n, dst);
+}
+
 /// Y's shape: [seq, dirs, batch, hidden] ([batch, seq, dirs, hidden] batch-major).
 inline std::vector<int64_t> y_shape(const Geometry& g) {
   return g.batch_major ? std::vector<int64_t>{g.batch, g.seq, g.dirs, g.hidden}
