@@ -445,17 +445,45 @@ std::unique_ptr<ir::Model> model_from_proto(onnx::ModelProto& mp, ImportContext&
   return model;
 }
 
+/// Parses `data`; on failure returns false with the byte position reached in `failed_at`.
+bool parse_proto(const void* data, size_t size, onnx::ModelProto& mp, int& failed_at) {
+  google::protobuf::io::CodedInputStream in(static_cast<const uint8_t*>(data), static_cast<int>(size));
+  in.SetTotalBytesLimit(INT_MAX);
+  if (mp.ParseFromCodedStream(&in) && in.ConsumedEntireMessage()) return true;
+  failed_at = in.CurrentPosition();
+  return false;
+}
+
 std::unique_ptr<ir::Model> load_parsed(const void* data, size_t size, ImportContext& ctx) {
   if (size == 0) throw invalid("not a valid ONNX model (the input is empty)");
   if (size > static_cast<size_t>(INT_MAX))
     throw invalid("not a valid ONNX model: " + std::to_string(size) +
                   " bytes exceeds protobuf's 2 GiB limit (large weights belong in external data)");
   onnx::ModelProto mp;
-  google::protobuf::io::CodedInputStream in(static_cast<const uint8_t*>(data), static_cast<int>(size));
-  in.SetTotalBytesLimit(INT_MAX);
-  if (!mp.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())
-    throw invalid("not a valid ONNX model (protobuf parse failed at byte " +
-                  std::to_string(in.CurrentPosition()) + " of " + std::to_string(size) + ")");
+  int failed_at = 0;
+  if (!parse_proto(data, size, mp, failed_at))
+    throw invalid("not a valid ONNX model (protobuf parse failed at byte " + std::to_string(failed_at) +
+                  " of " + std::to_string(size) + ")");
+  return model_from_proto(mp, ctx);
+}
+
+/// Loads a mapped model file without copying its embedded tensor data through protobuf: only a
+/// skeleton is parsed, and large raw_data payloads become tensors over the mapping (see
+/// detail::strip_raw_data). Falls back to parsing the whole file when it cannot be rewritten.
+std::unique_ptr<ir::Model> load_mapped(const std::shared_ptr<detail::MappedFile>& file, ImportContext& ctx) {
+  const size_t size = file->size();
+  if (size == 0 || size > static_cast<size_t>(INT_MAX)) return load_parsed(file->data(), size, ctx);
+  std::string skeleton;
+  if (!detail::strip_raw_data(file->data(), size, skeleton, ctx.raw_spans) || ctx.raw_spans.empty())
+    return load_parsed(file->data(), size, ctx);
+  onnx::ModelProto mp;
+  int failed_at = 0;
+  if (!parse_proto(skeleton.data(), skeleton.size(), mp, failed_at)) {
+    ctx.raw_spans.clear();
+    return load_parsed(file->data(), size, ctx);  // reports the error at the file's position
+  }
+  std::string().swap(skeleton);
+  ctx.model_file = file;
   return model_from_proto(mp, ctx);
 }
 
@@ -469,7 +497,7 @@ std::unique_ptr<ir::Model> load_model(const std::string& path) {
     fs::path p(path);
     ctx.directory = p.has_parent_path() ? p.parent_path().string() : std::string(".");
     std::shared_ptr<detail::MappedFile> file = detail::MappedFile::open(path);
-    return load_parsed(file->data(), file->size(), ctx);
+    return load_mapped(file, ctx);
   } catch (const Error& e) {
     throw e.with_context(path);
   }

@@ -36,12 +36,32 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+/// A TensorProto.raw_data payload left in the model's mapped bytes: [offset, offset + size).
+struct RawSpan {
+  size_t offset = 0;
+  size_t size = 0;
+};
+/// The unknown varint field that replaces a stripped raw_data; its value indexes the spans.
+inline constexpr uint32_t kRawSpanField = 536870000;
+
+/// Rewrites serialized ModelProto `data` into `skeleton`, every TensorProto.raw_data of at
+/// least 256 bytes (initializers, attribute tensors, sparse parts, in every graph and
+/// subgraph) replaced by a kRawSpanField marker indexing `spans` (offsets into `data`).
+/// Returns false, with both empty, when the bytes are not well-formed enough to rewrite (the
+/// caller then parses `data` as is, and protobuf reports the problem).
+bool strip_raw_data(const uint8_t* data, size_t size, std::string& skeleton, std::vector<RawSpan>& spans);
+/// The kRawSpanField value among a message's unknown fields (lite runtime wire bytes).
+bool find_raw_span(const std::string& unknown_fields, uint64_t& index);
+
 /// State for one import: where external data is resolved, the mapped data files, and the
 /// symbol factory handing out names for dims the file leaves unnamed.
 struct ImportContext {
   std::string source;     ///< path or "<bytes>", first in every error
   std::string directory;  ///< model directory; "" refuses external data
   std::map<std::string, std::shared_ptr<MappedFile>> mapped;  ///< by canonical path
+  /// The mapped model file whose bytes `raw_spans` index (null when parsing plain bytes).
+  std::shared_ptr<MappedFile> model_file;
+  std::vector<RawSpan> raw_spans;
   ir::SymbolFactory symbols;
 };
 

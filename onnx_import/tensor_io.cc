@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
 #include "onnx_import/internal.h"
 
@@ -129,7 +130,57 @@ Tensor external_tensor(onnx::TensorProto& p, DataType dtype, const std::vector<i
   return Tensor::wrap(dtype, dims, ptr, file);
 }
 
+void drop_pages(const void* data, size_t size);
+
+/// A tensor whose raw_data was left in the mapped model file (see strip_raw_data): aliases the
+/// mapping when suitably aligned, else is copied out of it (and those pages are dropped from
+/// this process, the page cache keeps them).
+Tensor mapped_tensor(const onnx::TensorProto& p, DataType dtype, const std::vector<int64_t>& dims,
+                     const CheckedSize& size, const RawSpan& span, ImportContext& ctx) {
+  const std::string what = tensor_label(p);
+  if (dtype == DataType::kString) throw invalid(what + ": string tensors must use string_data, not raw_data");
+  if (span.size != size.bytes)
+    throw invalid(what + ": declared shape " + dims_to_string(dims) + " of " + std::string(dtype_name(dtype)) +
+                  " needs " + std::to_string(size.bytes) + " bytes but raw_data holds " +
+                  std::to_string(span.size));
+  MappedFile& file = *ctx.model_file;
+  uint8_t* ptr = file.mutable_data() + span.offset;
+  if (reinterpret_cast<uintptr_t>(ptr) % natural_alignment(dtype) == 0)
+    return Tensor::wrap(dtype, dims, ptr, ctx.model_file);
+  Tensor t = Tensor::from_bytes(dtype, dims, ptr, span.size);
+  drop_pages(ptr, span.size);
+  return t;
+}
+
+// Live mappings, for drop_mapped_pages.
+std::mutex& registry_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::vector<std::pair<const uint8_t*, size_t>>& registry() {
+  static std::vector<std::pair<const uint8_t*, size_t>> live;
+  return live;
+}
+
+void drop_pages(const void* data, size_t size) {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(data) + size) / page * page;
+  if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+}
+
 }  // namespace
+
+bool drop_mapped_pages_in_registry(const void* data, size_t size) {
+  auto* p = static_cast<const uint8_t*>(data);
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  for (const auto& [base, n] : registry())
+    if (p >= base && size <= n && static_cast<size_t>(p - base) <= n - size) {
+      drop_pages(data, size);
+      return true;
+    }
+  return false;
+}
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -149,13 +200,25 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
       throw Error(ErrorCode::kIO, "cannot map '" + path + "': " + std::strerror(err));
     }
     f->addr_ = addr;
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry().emplace_back(static_cast<const uint8_t*>(addr), f->size_);
   }
   ::close(fd);
   return f;
 }
 
 MappedFile::~MappedFile() {
-  if (addr_) ::munmap(addr_, size_);
+  if (!addr_) return;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    auto& live = registry();
+    for (size_t i = 0; i < live.size(); ++i)
+      if (live[i].first == addr_) {
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+  }
+  ::munmap(addr_, size_);
 }
 
 CheckedSize checked_tensor_size(DataType dtype, const std::vector<int64_t>& dims, const std::string& what) {
@@ -194,6 +257,11 @@ Tensor tensor_from_proto(onnx::TensorProto& p, ImportContext& ctx) {
   const std::string decl = "declared shape " + dims_to_string(dims) + " of " + std::string(dtype_name(dt));
 
   if (p.data_location() == onnx::TensorProto::EXTERNAL) return external_tensor(p, dt, dims, size, ctx);
+  if (ctx.model_file && !p.unknown_fields().empty()) {
+    uint64_t index = 0;
+    if (find_raw_span(p.unknown_fields(), index) && index < ctx.raw_spans.size())
+      return mapped_tensor(p, dt, dims, size, ctx.raw_spans[index], ctx);
+  }
 
   if (p.has_raw_data()) {
     if (dt == DataType::kString) throw invalid(what + ": string tensors must use string_data, not raw_data");
@@ -370,3 +438,9 @@ void sparse_to_proto(const ir::SparseTensor& s, onnx::SparseTensorProto* p) {
 }
 
 }  // namespace ferry::onnx_import::detail
+
+namespace ferry::onnx_import {
+
+bool drop_mapped_pages(const void* data, size_t size) { return detail::drop_mapped_pages_in_registry(data, size); }
+
+}  // namespace ferry::onnx_import

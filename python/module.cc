@@ -213,7 +213,9 @@ PYBIND11_MODULE(_ferry, m) {
       .def_readwrite("allow_cpu_fallback", &SessionOptions::allow_cpu_fallback)
       .def_readwrite("disabled_passes", &SessionOptions::disabled_passes)
       .def_readwrite("optimized_model_filepath", &SessionOptions::optimized_model_filepath)
-      .def_readwrite("max_cached_plans", &SessionOptions::max_cached_plans);
+      .def_readwrite("max_cached_plans", &SessionOptions::max_cached_plans)
+      .def_readwrite("enable_profiling", &SessionOptions::enable_profiling)
+      .def_readwrite("profile_file_prefix", &SessionOptions::profile_file_prefix);
 
   py::class_<ValueInfo>(m, "ValueInfo")
       .def_readonly("name", &ValueInfo::name)
@@ -251,6 +253,7 @@ PYBIND11_MODULE(_ferry, m) {
         d["node_count"] = i.node_count;
         d["parameter_count"] = i.parameter_count;
         d["parameter_bytes"] = i.parameter_bytes;
+        d["released_parameter_bytes"] = i.released_parameter_bytes;
         return d;
       })
       .def("timings", [](const Session& s) {
@@ -295,7 +298,9 @@ PYBIND11_MODULE(_ferry, m) {
         d["view_values"] = r.view_values;
         return d;
       }, py::arg("input_shapes"))
-      .def("cached_plan_count", &Session::cached_plan_count);
+      .def("cached_plan_count", &Session::cached_plan_count)
+      .def("end_profiling", &Session::end_profiling)
+      .def("profiling_start_time_ns", &Session::profiling_start_time_ns);
 
   m.def("available_providers", &available_providers);
   python::bind_registry(m);

@@ -106,6 +106,36 @@ std::string describe_inputs(const RunState& state, const ExecNode& node) {
   return s;
 }
 
+// {"float":[1,3,224,224]} for each value id (omitted or non-tensor: an empty object).
+std::string type_shapes(const RunState& state, const std::vector<int>& ids) {
+  std::string s = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) s += ",";
+    const Tensor* t = ids[i] == kNoValue ? nullptr : &state.values[ids[i]];
+    if (!t || !t->defined()) {
+      s += "{}";
+      continue;
+    }
+    s += "{\"" + std::string(dtype_name(t->dtype())) + "\":[";
+    for (size_t d = 0; d < t->rank(); ++d) s += (d ? "," : "") + std::to_string(t->dim(d));
+    s += "]}";
+  }
+  return s + "]";
+}
+
+void record_node(Profiler& profiler, const RunState& state, const ExecNode& node, int64_t start_us) {
+  Profiler::Event e;
+  e.category = "Node";
+  e.ts_us = start_us;
+  e.dur_us = profiler.now_us() - start_us;
+  e.name = (node.node->name().empty() ? node.label : node.node->name()) + "_kernel_time";
+  e.args.emplace_back("op_name", Profiler::quote(node.node->op_type()));
+  e.args.emplace_back("provider", Profiler::quote(node.provider ? node.provider->name() : std::string()));
+  e.args.emplace_back("input_type_shape", type_shapes(state, node.inputs));
+  e.args.emplace_back("output_type_shape", type_shapes(state, node.outputs));
+  profiler.add(std::move(e));
+}
+
 }  // namespace
 
 Value detach_value(const Value& v, const RunState& state) {
@@ -118,7 +148,7 @@ std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, Arena
                            const std::vector<std::pair<int, Tensor>>& constants,
                            const std::vector<std::pair<int, Value>>& feeds,
                            const std::vector<int>& output_ids, const ThreadPool& pool,
-                           const std::string& source) {
+                           const std::string& source, Profiler* profiler) {
   RunState state;
   state.graph = &graph;
   state.plan = &plan;
@@ -175,6 +205,7 @@ std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, Arena
     try {
       if (!node.kernel) throw Error(ErrorCode::kRuntime, "no kernel was created for this node");
       RunKernelContext ctx(state, node, pool);
+      const int64_t start_us = profiler ? profiler->now_us() : 0;
       node.kernel->compute(ctx);
       for (size_t o = 0; o < node.outputs.size(); ++o) {
         int id = node.outputs[o];
@@ -182,6 +213,7 @@ std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, Arena
           throw Error(ErrorCode::kRuntime, "the kernel did not produce output " + std::to_string(o) +
                                                " ('" + graph.values[id].value->name() + "')");
       }
+      if (profiler) record_node(*profiler, state, node, start_us);
     } catch (const Error& e) {
       throw Error(e.code(), source + ": " + node.label + ": " + e.what() +
                                 " (inputs: " + describe_inputs(state, node) + ")");

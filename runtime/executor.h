@@ -12,6 +12,7 @@
 #include "ferry/value.h"
 #include "runtime/exec_graph.h"
 #include "runtime/planner.h"
+#include "runtime/profiler.h"
 #include "runtime/thread_pool.h"
 
 namespace ferry::runtime {
@@ -51,12 +52,13 @@ class ArenaPool {
 /// Runs every node. `feeds` are checked already; `constants` holds the initializers by id.
 /// `arenas` (may be null) supplies the run's arena. Returns the values of `output_ids`, owned
 /// by the caller (never aliasing a feed, an initializer or the arena). Kernel errors are
-/// rethrown with `source` and the node's label and input shapes in front.
+/// rethrown with `source` and the node's label and input shapes in front. With a `profiler`,
+/// each node's compute() is timed and recorded as a "Node" event.
 std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, ArenaPool* arenas,
                            const std::vector<std::pair<int, Tensor>>& constants,
                            const std::vector<std::pair<int, Value>>& feeds,
                            const std::vector<int>& output_ids, const ThreadPool& pool,
-                           const std::string& source);
+                           const std::string& source, Profiler* profiler = nullptr);
 
 /// `v` with every tensor inside that lies in the run's arena (or is borrowed) deep-copied: what
 /// a kernel must do before keeping a tensor inside a sequence or optional.

@@ -1,3 +1,5 @@
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -107,23 +109,32 @@ size_t PlanCache::size() const {
 
 // ---- SessionImpl --------------------------------------------------------------------------
 
-SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions& options)
+SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions& options,
+                         Clock::time_point started)
     : model_(std::move(model)), plans_(options.max_cached_plans) {
   const std::string& src = model_->source;
   if (options.intra_op_num_threads < 0)
     throw Error(ErrorCode::kInvalidArgument,
                 "intra_op_num_threads must be >= 0 (0 = one per core), got " +
                     std::to_string(options.intra_op_num_threads));
+  if (options.enable_profiling) {
+    profiler_ = std::make_unique<runtime::Profiler>(options.profile_file_prefix, started);
+    profile_phase("model_loading_uri", 0);
+  }
+  const int64_t init_us = profiler_ ? profiler_->now_us() : 0;
 
   auto t0 = Clock::now();
+  int64_t phase_us = init_us;
   try {
     ir::infer_shapes(*model_);
   } catch (const Error& e) {
     throw in_model(e, src);
   }
   timings.infer_shapes_ms = ms_since(t0);
+  profile_phase("infer_shapes", phase_us);
 
   t0 = Clock::now();
+  phase_us = profiler_ ? profiler_->now_us() : 0;
   try {
     // Nodes no provider can run but whose op the spec defines as a function run as that body
     // (a correctness step, so at every level; disabled by name like a pass). It goes first so
@@ -146,6 +157,7 @@ SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions&
   if (!options.optimized_model_filepath.empty())
     onnx_import::save_model(*model_, options.optimized_model_filepath);
   timings.optimize_ms = ms_since(t0);
+  profile_phase("optimize", phase_us);
 
   graph_ = runtime::ExecGraph::build(model_->graph(), *model_);
   partition_and_create_kernels(options);
@@ -158,11 +170,70 @@ SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions&
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
   describe_model();
+  profile_phase("session_initialization", init_us);
+}
+
+void SessionImpl::profile_phase(const std::string& name, int64_t start_us) const {
+  if (!profiler_) return;
+  runtime::Profiler::Event e;
+  e.category = "Session";
+  e.name = name;
+  e.ts_us = start_us;
+  e.dur_us = profiler_->now_us() - start_us;
+  profiler_->add(std::move(e));
+}
+
+void SessionImpl::PrepackTracker::init(const runtime::ExecGraph& g) {
+  readers.assign(g.values.size(), 0);
+  seen.assign(g.values.size(), 0);
+  packed.assign(g.values.size(), 0);
+  pinned.assign(g.values.size(), false);
+  for (const runtime::ExecNode& en : g.nodes) {
+    for (int id : en.inputs)
+      if (id != runtime::kNoValue) ++readers[id];
+    for (int id : en.outer_uses) pinned[id] = true;  // read by a subgraph
+  }
+  for (size_t id = 0; id < g.values.size(); ++id) {
+    const runtime::ExecValue& ev = g.values[id];
+    if (ev.kind != runtime::ValueKind::kInitializer || ev.is_graph_output || ev.value->is_graph_input())
+      pinned[id] = true;  // not a constant, an output, or overridable by a feed
+  }
+}
+
+void SessionImpl::kernel_created(size_t node_index, const std::vector<size_t>& marked) {
+  const runtime::ExecNode& en = graph_.nodes[node_index];
+  for (size_t k = 0; k < en.inputs.size(); ++k) {
+    int id = en.inputs[k];
+    if (id == runtime::kNoValue || prepack_.pinned[id]) continue;
+    ++prepack_.seen[id];
+    if (std::find(marked.begin(), marked.end(), k) != marked.end()) ++prepack_.packed[id];
+    if (prepack_.seen[id] == prepack_.readers[id] && prepack_.packed[id] == prepack_.readers[id])
+      release_initializer(id);
+  }
+}
+
+void SessionImpl::release_initializer(int id) {
+  auto* v = const_cast<ir::Value*>(graph_.values[id].value);
+  const Tensor& t = v->initializer();
+  if (!t.raw_data() || t.byte_size() == 0 || t.dtype() == DataType::kString) return;
+  // Shape and dtype stay for input checks and describe_model; the storage goes. The data
+  // pointer is an inaccessible reservation: a kernel that reads it anyway faults at once.
+  const size_t bytes = t.byte_size();
+  void* p = ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return;
+  std::shared_ptr<void> reservation(p, [bytes](void* q) { ::munmap(q, bytes); });
+  // Pages of a memory-mapped model file leave the process now (the page cache keeps them, and
+  // any other handle sharing them maps them back on access); owned storage is freed when its
+  // last handle goes.
+  onnx_import::drop_mapped_pages(t.raw_data(), bytes);
+  released_bytes_ += bytes;
+  v->set_initializer(Tensor::wrap(t.dtype(), t.shape(), p, std::move(reservation)));
 }
 
 void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
   const std::string& src = model_->source;
   auto t0 = Clock::now();
+  const int64_t partition_us = profiler_ ? profiler_->now_us() : 0;
   std::vector<std::string> names = options.providers.empty() ? runtime::provider_names() : options.providers;
   std::vector<ep::ExecutionProvider*> providers;
   for (const std::string& n : names) {
@@ -215,18 +286,24 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
     throw Error(ErrorCode::kNotImplemented, msg);
   }
   timings.partition_ms = ms_since(t0);
+  profile_phase("partition", partition_us);
 
   t0 = Clock::now();
+  const int64_t kernels_us = profiler_ ? profiler_->now_us() : 0;
   runtime::SubgraphOptions sub;
   sub.model = model_.get();
   sub.providers = providers;
   sub.allow_cpu_fallback = cpu_listed || options.allow_cpu_fallback;
   sub.max_cached_plans = options.max_cached_plans;
   ep::SubgraphCompiler compiler = runtime::make_subgraph_compiler(sub);
+  prepack_.init(graph_);
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     runtime::ExecNode& en = graph_.nodes[i];
+    std::vector<size_t> marked;
     try {
-      kernels_.push_back(defs[i]->factory(ep::KernelInfo(*en.node, en.opset, *en.provider, compiler)));
+      ep::KernelInfo kernel_info(*en.node, en.opset, *en.provider, compiler);
+      kernel_info.set_prepacked_sink(&marked);
+      kernels_.push_back(defs[i]->factory(kernel_info));
     } catch (const Error& e) {
       throw Error(e.code(), src + ": " + en.label + ": " + e.what());
     } catch (const std::exception& e) {
@@ -235,6 +312,7 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
     if (!kernels_.back())
       throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": the kernel factory returned nothing");
     en.kernel = kernels_.back().get();
+    kernel_created(i, marked);
     en.in_place_inputs = defs[i]->in_place_inputs;
     en.output_is_view = defs[i]->output_is_view;
     if (std::find(used_providers.begin(), used_providers.end(), en.provider->name()) == used_providers.end())
@@ -250,6 +328,7 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
   if (ordered.empty()) ordered.push_back(providers.empty() ? "CPUExecutionProvider" : providers[0]->name());
   used_providers = ordered;
   timings.prepare_kernels_ms = ms_since(t0);
+  profile_phase("kernel_creation", kernels_us);
 }
 
 void SessionImpl::describe_model() {
@@ -275,6 +354,7 @@ void SessionImpl::describe_model() {
       info.parameter_bytes += static_cast<int64_t>(v->initializer().byte_size());
     }
   });
+  info.released_parameter_bytes = static_cast<int64_t>(released_bytes_);
   for (const ir::Value* v : m.graph().inputs())
     if (!v->is_initializer()) inputs.push_back(value_info(*v));
   for (const ir::Value* v : m.graph().outputs()) outputs.push_back(value_info(*v));
@@ -301,10 +381,13 @@ std::vector<int> SessionImpl::output_ids(const std::vector<std::string>& output_
 
 std::vector<Value> SessionImpl::run_checked(const runtime::CheckedFeeds& checked,
                                             const std::vector<int>& ids) const {
+  const int64_t start_us = profiler_ ? profiler_->now_us() : 0;
   auto plan = plans_.get_or_build(checked.signature,
                                   [&] { return runtime::plan_memory(graph_, checked.bindings); });
-  return runtime::execute(graph_, plan->plan, &plan->arenas, constants_, checked.values, ids, *pool_,
-                          model_->source);
+  std::vector<Value> out = runtime::execute(graph_, plan->plan, &plan->arenas, constants_, checked.values, ids,
+                                            *pool_, model_->source, profiler_.get());
+  profile_phase("model_run", start_us);
+  return out;
 }
 
 std::vector<Value> SessionImpl::run(const std::vector<NamedValue>& feeds,
@@ -346,10 +429,11 @@ MemoryPlanReport SessionImpl::memory_plan(
 }
 
 std::unique_ptr<SessionImpl> create_session_impl(std::unique_ptr<ir::Model> model,
-                                                 const SessionOptions& options) {
+                                                 const SessionOptions& options,
+                                                 std::chrono::steady_clock::time_point started) {
   if (!model) throw Error(ErrorCode::kInvalidArgument, "create_session_impl: no model");
   auto t0 = Clock::now();
-  auto impl = std::make_unique<SessionImpl>(std::move(model), options);
+  auto impl = std::make_unique<SessionImpl>(std::move(model), options, started);
   impl->timings.total_ms = ms_since(t0);
   return impl;
 }
@@ -362,7 +446,7 @@ std::unique_ptr<SessionImpl> create_timed(const std::function<std::unique_ptr<ir
   auto t0 = Clock::now();
   std::unique_ptr<ir::Model> model = load();
   double load_ms = ms_since(t0);
-  auto impl = create_session_impl(std::move(model), options);
+  auto impl = create_session_impl(std::move(model), options, t0);
   impl->timings.load_ms = load_ms;
   impl->timings.total_ms = ms_since(t0);
   return impl;
@@ -415,6 +499,16 @@ MemoryPlanReport Session::memory_plan(const std::map<std::string, std::vector<in
 }
 
 size_t Session::cached_plan_count() const { return impl_->cached_plan_count(); }
+
+std::string Session::end_profiling() {
+  runtime::Profiler* p = impl_->profiler();
+  return p ? p->end() : std::string();
+}
+
+int64_t Session::profiling_start_time_ns() const {
+  runtime::Profiler* p = impl_->profiler();
+  return p ? p->start_time_ns() : 0;
+}
 
 std::vector<std::string> available_providers() { return runtime::provider_names(); }
 

@@ -7,6 +7,7 @@
 // bounded), run nodes in order with per-run state only.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -18,7 +19,9 @@ namespace ferry {
 class SessionImpl;
 
 /// Builds a session from an already loaded model (used by Session and by tools/tests).
-std::unique_ptr<SessionImpl> create_session_impl(std::unique_ptr<ir::Model> model,
-                                                 const SessionOptions& options);
+/// `started`: when creation began (the profile's time origin; default now).
+std::unique_ptr<SessionImpl> create_session_impl(
+    std::unique_ptr<ir::Model> model, const SessionOptions& options,
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now());
 
 }  // namespace ferry

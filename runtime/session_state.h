@@ -3,6 +3,7 @@
 // run() is const and keeps all per-run state on its stack.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <list>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "runtime/executor.h"
 #include "runtime/input_check.h"
 #include "runtime/planner.h"
+#include "runtime/profiler.h"
 #include "runtime/session_impl.h"
 #include "runtime/thread_pool.h"
 
@@ -49,7 +51,9 @@ class PlanCache {
 
 class SessionImpl {
  public:
-  SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions& options);
+  /// `started`: when creation began (before loading), the profile's time origin.
+  SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions& options,
+              std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now());
 
   std::vector<Value> run(const std::vector<NamedValue>& feeds,
                          const std::vector<std::string>& output_names) const;
@@ -58,6 +62,10 @@ class SessionImpl {
                                   const std::vector<std::string>& output_names) const;
   MemoryPlanReport memory_plan(const std::map<std::string, std::vector<int64_t>>& input_shapes) const;
   size_t cached_plan_count() const { return plans_.size(); }
+  /// Null unless SessionOptions::enable_profiling.
+  runtime::Profiler* profiler() const { return profiler_.get(); }
+  /// Bytes of initializer storage released because every reader keeps a prepacked copy.
+  size_t released_initializer_bytes() const { return released_bytes_; }
 
   const ir::Model& model() const { return *model_; }
   const std::string& source() const { return model_->source; }
@@ -71,6 +79,14 @@ class SessionImpl {
 
  private:
   void partition_and_create_kernels(const SessionOptions& options);
+  /// After node i's kernel exists: an initializer every reader of which keeps a prepacked
+  /// copy (KernelInfo::mark_prepacked) is released at once, so that weights live only once.
+  void kernel_created(size_t node_index, const std::vector<size_t>& marked);
+  /// Replaces initializer `id`'s storage by an inaccessible reservation of the same size
+  /// (shape and dtype stay, for input checks and reports).
+  void release_initializer(int id);
+  /// Adds a "Session" event from `start_us` to now (when profiling).
+  void profile_phase(const std::string& name, int64_t start_us) const;
   void describe_model();
   std::vector<int> output_ids(const std::vector<std::string>& output_names) const;
   std::vector<Value> run_checked(const runtime::CheckedFeeds& checked, const std::vector<int>& ids) const;
@@ -80,6 +96,15 @@ class SessionImpl {
   std::vector<std::unique_ptr<ep::Kernel>> kernels_;
   std::vector<std::pair<int, Tensor>> constants_;
   std::unique_ptr<runtime::ThreadPool> pool_;
+  std::unique_ptr<runtime::Profiler> profiler_;
+  /// Per value id while kernels are created: readers, readers done, readers that prepacked,
+  /// and whether the value may never be released.
+  struct PrepackTracker {
+    std::vector<int> readers, seen, packed;
+    std::vector<bool> pinned;
+    void init(const runtime::ExecGraph& g);
+  } prepack_;
+  size_t released_bytes_ = 0;
   mutable PlanCache plans_;
 };
 

@@ -1,7 +1,8 @@
 // The intra-op thread pool that kernels share. One per session, sized by
-// SessionOptions::intra_op_num_threads; built on Eigen's non-blocking thread pool.
+// SessionOptions::intra_op_num_threads. Its threads are the calling thread's OpenMP team, the
+// same threads oneDNN's primitives run on, so our kernels and oneDNN's never compete for cores.
 // parallel_for called from inside a pool thread (nested) runs inline, so kernels may call it
-// freely. Safe to use from many concurrent runs at once.
+// freely. Safe to use from many concurrent runs at once (each calling thread has its own team).
 #pragma once
 
 #include <cstdint>

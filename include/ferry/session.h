@@ -36,6 +36,10 @@ struct SessionOptions {
   std::string optimized_model_filepath;
   /// Memory plans kept per concrete input-shape signature (least recently used is dropped).
   size_t max_cached_plans = 16;
+  /// Records session phases and every node run; Session::end_profiling writes them as a
+  /// Chrome-trace JSON file (onnxruntime's profile format) named `<prefix>_<date_time>.json`.
+  bool enable_profiling = false;
+  std::string profile_file_prefix = "ferry_profile";
 };
 
 /// One dimension as the model declares it: a fixed size, or a symbol ("batch", "unk__3").
@@ -67,6 +71,9 @@ struct ModelInfo {
   int64_t node_count = 0;
   int64_t parameter_count = 0;  ///< elements in all initializers
   int64_t parameter_bytes = 0;
+  /// Of parameter_bytes, what was freed at creation because every kernel reading it keeps its
+  /// own prepacked copy.
+  int64_t released_parameter_bytes = 0;
 };
 
 /// Time spent creating the session, in milliseconds.
@@ -152,6 +159,12 @@ class Session {
   MemoryPlanReport memory_plan(const std::map<std::string, std::vector<int64_t>>& input_shapes) const;
   /// Number of memory plans in the cache now.
   size_t cached_plan_count() const;
+
+  /// With SessionOptions::enable_profiling: writes the profile, stops profiling and returns the
+  /// file name (the same name on later calls). Without profiling: "".
+  std::string end_profiling();
+  /// When profiling started (session creation), in ns since the epoch; 0 without profiling.
+  int64_t profiling_start_time_ns() const;
 
  private:
   explicit Session(std::unique_ptr<SessionImpl> impl);

@@ -16,7 +16,16 @@ import enum
 import os
 from typing import Any, Iterable, Mapping, Sequence
 
-from . import _ferry
+# The intra-op threads are an OpenMP team (shared with oneDNN). libgomp's default lets idle
+# threads busy-wait after each parallel region, which on a machine with other work running (or
+# more threads than free cores) starves the threads doing the next kernel: MobileNetV2 at 2
+# threads ran 5x slower that way. libgomp reads the policy once, when it is loaded, so it is set
+# here, before the extension loads it, unless the user chose one. (A libgomp that torch loaded
+# earlier in the process keeps its own setting.) C++ programs: set OMP_WAIT_POLICY yourself.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+from . import _ferry  # noqa: E402
 
 __version__: str = _ferry.__version__
 
@@ -57,7 +66,10 @@ class SessionOptions:
         self.graph_optimization_level: GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL
         self.optimized_model_filepath: str = ""
         self.execution_mode: ExecutionMode = ExecutionMode.ORT_SEQUENTIAL
+        #: Record session phases and per-node kernel times; end_profiling() writes them as a
+        #: Chrome-trace JSON file named `<profile_file_prefix>_<date_time>.json`.
         self.enable_profiling: bool = False
+        self.profile_file_prefix: str = "onnxruntime_profile"
         self.enable_mem_pattern: bool = True
         self.enable_cpu_mem_arena: bool = True
         self.log_severity_level: int = 2
@@ -89,6 +101,8 @@ class SessionOptions:
         native.allow_cpu_fallback = bool(self.allow_cpu_fallback)
         native.disabled_passes = _pass_names(self.disabled_passes)
         native.max_cached_plans = int(self.max_cached_plans)
+        native.enable_profiling = bool(self.enable_profiling)
+        native.profile_file_prefix = os.fspath(self.profile_file_prefix or "onnxruntime_profile")
         return native
 
 
@@ -249,10 +263,13 @@ class InferenceSession:
         return ModelMetadata(self._model_info)
 
     def get_profiling_start_time_ns(self) -> int:
-        return 0
+        """When profiling started (session creation), in ns since the epoch; 0 without profiling."""
+        return int(self._sess.profiling_start_time_ns())
 
     def end_profiling(self) -> str:
-        return ""
+        """Writes the profile (a Chrome-trace JSON list of events) and returns its file name;
+        "" when the session was created without enable_profiling."""
+        return self._sess.end_profiling()
 
     # Ferry additions ---------------------------------------------------------------------
 
