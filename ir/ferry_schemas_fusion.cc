@@ -35,11 +35,15 @@ OpSchema fused_conv() {
   SchemaBuilder b("FusedConv",
                   std::string("Y = activation(Conv(X, W, B) + Z): ONNX Conv (same attributes, same "
                               "semantics) with an optional residual Z of exactly Y's shape added "
-                              "element-wise, then the activation, in one pass over Y.") +
+                              "element-wise, then the activation, in one pass over Y. "
+                              "`channels_last` = 1: X, Z and Y are laid out channels-last, [N, d1..dk, C] "
+                              "(W and B stay as in Conv, and the spatial attributes still refer to "
+                              "d1..dk); the `all` level's convert_conv_to_channels_last sets it.") +
                       kActivationDoc);
   b.input("X").input("W").optional_input("B").optional_input("Z").output("Y")
       .attr(Attribute::make_string("auto_pad", "NOTSET"))
-      .attr(Attribute::make_int("group", 1));
+      .attr(Attribute::make_int("group", 1))
+      .attr(Attribute::make_int("channels_last", 0));
   activation_attrs(b).types("T", {"tensor(float)"});
   return with_optional_attrs(b.build(), {{"kernel_shape", AttributeType::kInts},
                                          {"strides", AttributeType::kInts},

@@ -1,4 +1,5 @@
 #include "ir/graph.h"
+#include "ir/graph_edit.h"
 
 #include <algorithm>
 #include <functional>
@@ -270,8 +271,13 @@ void replace_in_outputs(Value* from, Value* to, std::vector<Value*>& outputs) {
 void Graph::replace_all_uses(Value* from, Value* to) {
   if (from == to) return;
   // Uses include nodes of subgraphs (they register on outer-scope values like any other).
-  const std::vector<Use> uses = from->uses_;
-  for (const Use& u : uses) u.node->set_input(static_cast<size_t>(u.input_index), to);
+  // Every use moves, so the use lists change wholesale (no per-use search).
+  std::vector<Use> uses = std::move(from->uses_);
+  from->uses_.clear();
+  for (const Use& u : uses) {
+    u.node->inputs_[static_cast<size_t>(u.input_index)] = to;
+    if (to) to->uses_.push_back(u);
+  }
   // Graph outputs here and in any nested subgraph that returns the outer value directly.
   std::vector<Graph*> stack = {this};
   while (!stack.empty()) {
@@ -492,6 +498,38 @@ Model::Model() : graph_(std::make_unique<Graph>("main")) {}
 int64_t Model::opset(const std::string& domain) const {
   auto it = opset_imports.find(domain == "ai.onnx" ? std::string() : domain);
   return it == opset_imports.end() ? 0 : it->second;
+}
+
+}  // namespace ferry::ir
+
+// ---------------------------------------------------------------------------------------------
+// graph_edit.h
+
+namespace ferry::ir {
+
+std::vector<Graph*> nested_graphs(const Graph& g) {
+  std::vector<Graph*> out;
+  for (Graph* sg : g.direct_subgraphs()) {
+    out.push_back(sg);
+    std::vector<Graph*> inner = nested_graphs(*sg);
+    out.insert(out.end(), inner.begin(), inner.end());
+  }
+  return out;
+}
+
+void replace_all_uses(Graph& g, Value* from, Value* to, const std::vector<Graph*>& nested) {
+  if (from == to) return;
+  const std::vector<Use> uses = from->uses();
+  for (const Use& u : uses) u.node->set_input(static_cast<size_t>(u.input_index), to);
+  auto replace_in = [&](Graph& h) {
+    const std::vector<Value*>& outs = h.outputs();
+    if (std::find(outs.begin(), outs.end(), from) == outs.end()) return;
+    std::vector<Value*> updated = outs;
+    std::replace(updated.begin(), updated.end(), from, to);
+    h.set_outputs(std::move(updated));
+  };
+  replace_in(g);
+  for (Graph* h : nested) replace_in(*h);
 }
 
 }  // namespace ferry::ir

@@ -57,4 +57,9 @@ bool fuse_elementwise_chains(ir::Graph& graph, const PassContext& ctx);
 
 // ---- all: provider-specific layout and packing -------------------------------------------------
 
+// Layout (helper 5): float Conv / FusedConv with constant W -> FusedConv{channels_last=1} between
+// Transposes, which cancel_transposes then cancels along conv chains. Weight prepacking is done
+// by the kernels at session creation, not by a pass.
+bool convert_conv_to_channels_last(ir::Graph& graph, const PassContext& ctx);
+
 }  // namespace ferry::optimizer::passes

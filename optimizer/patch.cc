@@ -4,8 +4,41 @@
 #include <unordered_set>
 
 #include "ferry/error.h"
+#include "ir/graph_edit.h"
 
 namespace ferry::optimizer {
+
+namespace {
+
+/// The graphs nested in `root` (recursively), known while apply_rule walks it. Graph's own
+/// replace_all_uses scans every node for subgraphs on each call (a graph output of a subgraph
+/// may be the replaced value); within apply_rule only a patch changes the graph, and the nested
+/// graphs change only when a patch adds or removes a node that holds one.
+struct NestedGraphs {
+  ir::Graph* root = nullptr;
+  std::vector<ir::Graph*> graphs;
+  bool known = false;
+};
+thread_local NestedGraphs* t_nested = nullptr;
+
+/// graph.replace_all_uses(from, to), using the nested graphs apply_rule keeps when it can.
+void replace_all_uses(ir::Graph& graph, ir::Value* from, ir::Value* to) {
+  if (!t_nested || t_nested->root != &graph) {
+    graph.replace_all_uses(from, to);
+    return;
+  }
+  if (!t_nested->known) {
+    t_nested->graphs = ir::nested_graphs(graph);
+    t_nested->known = true;
+  }
+  ir::replace_all_uses(graph, from, to, t_nested->graphs);
+}
+
+void forget_nested_graphs() {
+  if (t_nested) t_nested->known = false;
+}
+
+}  // namespace
 
 Patch::Ref Patch::use(ir::Value* value) {
   if (!value) return kOmitted;
@@ -90,7 +123,10 @@ bool Patch::apply(std::vector<ir::Node*>* removed) {
       names.push_back(graph.unique_name(n.op_type + "_out" + (k == 0 ? "" : std::to_string(k))));
     ir::Node* node = graph.insert_node_before(anchor_, n.op_type, inputs, names, n.domain,
                                               n.name.empty() ? "" : graph.unique_name(n.name));
-    for (ir::Attribute& a : n.attributes) node->set_attribute(std::move(a));
+    for (ir::Attribute& a : n.attributes) {
+      if (a.g || !a.graphs.empty()) forget_nested_graphs();
+      node->set_attribute(std::move(a));
+    }
     for (size_t k = 0; k < n.outputs.size(); ++k) {
       made[static_cast<size_t>(n.outputs[k])] = node->output(k);
       const Item& item = items_[static_cast<size_t>(n.outputs[k])];
@@ -105,7 +141,7 @@ bool Patch::apply(std::vector<ir::Node*>* removed) {
     const Item& item = items_[static_cast<size_t>(ref)];
     if (item.node >= 0 && !item.typed) replacement->set_type(old_value->type());
     const bool keep_name = old_value->is_graph_output() && old_value->graph() == &graph;
-    graph.replace_all_uses(old_value, replacement);
+    replace_all_uses(graph, old_value, replacement);
     if (keep_name) {
       const std::string name = old_value->name();
       graph.rename_value(old_value, graph.unique_name(name + "_replaced"));
@@ -135,6 +171,7 @@ size_t remove_dead_nodes_from(ir::Node& node, std::vector<ir::Node*>* removed) {
     std::vector<ir::Node*> producers;
     for (ir::Value* in : n->inputs())
       if (in && in->producer() && in->graph() == &graph) producers.push_back(in->producer());
+    if (has_subgraph(*n)) forget_nested_graphs();
     graph.remove_node(n);
     gone.insert(n);
     if (removed) removed->push_back(n);
@@ -148,6 +185,14 @@ bool apply_rule(ir::Graph& graph, const PassContext& ctx, const Rule& rule) {
   std::unordered_set<ir::Node*> removed;
   std::vector<ir::Node*> just_removed;
   bool changed = false;
+  NestedGraphs nested;
+  nested.root = &graph;
+  NestedGraphs* const outer = t_nested;
+  t_nested = &nested;
+  struct Restore {
+    NestedGraphs* previous;
+    ~Restore() { t_nested = previous; }
+  } restore{outer};
   for (ir::Node* node : order) {
     if (removed.count(node)) continue;
     std::optional<Patch> patch = rule(*node, ctx);

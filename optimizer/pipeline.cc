@@ -71,6 +71,13 @@ std::vector<Pass> extended_passes() {
 // all: choices for the CPU provider's kernels.
 std::vector<Pass> all_passes() {
   return {
+      // Layout (helper 5): after the extended fusions, so that each FusedConv already holds its
+      // residual and activation (their Adds and Relus would otherwise sit between the Transposes
+      // this pass adds); the driver's next round runs cancel_transposes (basic), which cancels
+      // the Transpose pairs between consecutive convs and carries the rest through the
+      // element-wise ops between them. Weight prepacking needs no pass: kernels pack constant
+      // weights when the session creates them.
+      {"convert_conv_to_channels_last", passes::convert_conv_to_channels_last},
   };
 }
 

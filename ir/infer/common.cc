@@ -110,7 +110,8 @@ Shape matmul_shape(InferenceContext& ctx, size_t ia, size_t ib) {
   const bool a_vec = da.size() == 1, b_vec = db.size() == 1;
   if (a_vec) da.insert(da.begin(), Dim(1));
   if (b_vec) db.push_back(Dim(1));
-  unify(ctx, da[da.size() - 1], db[db.size() - 2], "inner dimensions of " + shapes_text({*a, *b}) + " differ");
+  if (!(da[da.size() - 1] == db[db.size() - 2]))  // the message only when it may be needed
+    unify(ctx, da[da.size() - 1], db[db.size() - 2], "inner dimensions of " + shapes_text({*a, *b}) + " differ");
   const Shape batch = broadcast_shapes(ctx, {Shape(std::vector<Dim>(da.begin(), da.end() - 2)),
                                              Shape(std::vector<Dim>(db.begin(), db.end() - 2))});
   std::vector<Dim> out = batch.dims;

@@ -68,7 +68,9 @@ void swiglu(InferenceContext& ctx) {
   if (a->rank() != b->rank()) ctx.fail("inputs 'A' and 'B' must have one shape, got " + shapes_text({*a, *b}));
   std::vector<Dim> dims;
   for (size_t i = 0; i < a->rank(); ++i)
-    dims.push_back(unify(ctx, a->dims[i], b->dims[i], "inputs 'A' and 'B' must have one shape, got " + shapes_text({*a, *b})));
+    dims.push_back(a->dims[i] == b->dims[i] ? a->dims[i]
+                                            : unify(ctx, a->dims[i], b->dims[i],
+                                                    "inputs 'A' and 'B' must have one shape, got " + shapes_text({*a, *b})));
   ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(dims))));
 }
 

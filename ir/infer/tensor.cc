@@ -126,7 +126,7 @@ void concat(InferenceContext& ctx) {
     for (int64_t d = 0; d < rank; ++d) {
       if (d == axis) {
         out[d] = out[d] + shapes[k].dims[d];
-      } else {
+      } else if (!(out[d] == shapes[k].dims[d])) {  // the message only when it may be needed
         out[d] = unify(ctx, out[d], shapes[k].dims[d],
                        "inputs " + shapes_text(shapes) + " differ on axis " + std::to_string(d));
       }

@@ -25,6 +25,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "ir/graph_edit.h"
 #include "optimizer/passes.h"
 #include "optimizer/patch.h"
 
@@ -97,8 +98,11 @@ bool append_attribute(std::string& key, const ir::Attribute& a) {
   return true;
 }
 
-/// What makes two nodes compute the same thing; nullopt for nodes that are never merged.
-std::optional<std::string> node_key(const ir::Node& node, const PassContext& ctx) {
+/// What makes two nodes compute the same thing, in two parts: the op, inputs and outputs
+/// (structure_key), then the attributes (attribute_key). Two nodes merge when both parts are equal;
+/// nullopt from either: never merged. Most nodes differ in the first part already, so the
+/// attributes are serialized only for nodes whose structure another node shares.
+std::optional<std::string> structure_key(const ir::Node& node, const PassContext& ctx) {
   if (node.outputs().empty() || is_nondeterministic(node, ctx)) return std::nullopt;
   std::string key;
   append_string(key, node.domain());
@@ -107,6 +111,11 @@ std::optional<std::string> node_key(const ir::Node& node, const PassContext& ctx
   for (const ir::Value* in : node.inputs()) append_raw(key, in);
   append_raw(key, node.outputs().size());
   for (const ir::Value* out : node.outputs()) append_raw(key, out != nullptr);
+  return key;
+}
+
+std::optional<std::string> attribute_key(const ir::Node& node) {
+  std::string key;
   std::vector<const ir::Attribute*> attributes;
   for (const ir::Attribute& a : node.attributes()) attributes.push_back(&a);
   std::sort(attributes.begin(), attributes.end(), [](auto* x, auto* y) { return x->name < y->name; });
@@ -115,10 +124,19 @@ std::optional<std::string> node_key(const ir::Node& node, const PassContext& ctx
   return key;
 }
 
+/// A node seen earlier that later ones may merge into; its attribute key is computed when a
+/// node with the same structure key comes.
+struct Candidate {
+  ir::Node* node = nullptr;
+  std::optional<std::string> attributes;
+  bool keyed = false;
+};
+
 /// Merges identical small initializers of `graph`; returns whether any was merged.
 bool merge_initializers(ir::Graph& graph) {
   std::unordered_map<std::string, ir::Value*> first;
   bool changed = false;
+  const std::vector<ir::Graph*> nested = ir::nested_graphs(graph);  // merging keeps them all
   for (ir::Value* v : graph.initializers()) {
     const Tensor& t = v->initializer();
     if (v->is_graph_input() || v->is_graph_output() || t.dtype() == DataType::kString ||
@@ -128,7 +146,7 @@ bool merge_initializers(ir::Graph& graph) {
     append_tensor(key, t);
     auto [it, inserted] = first.emplace(std::move(key), v);
     if (inserted) continue;
-    graph.replace_all_uses(v, it->second);
+    ir::replace_all_uses(graph, v, it->second, nested);
     graph.remove_value(v);
     changed = true;
   }
@@ -140,14 +158,35 @@ bool merge_initializers(ir::Graph& graph) {
 bool eliminate_common_subexpressions(ir::Graph& graph, const PassContext& ctx) {
   bool changed = merge_initializers(graph);
   // Keys hold the addresses of input values; every value a key names belongs to a node or
-  // initializer that stays (a merged node's inputs are the kept node's inputs).
-  std::unordered_map<std::string, ir::Node*> first;
+  // initializer that stays (a merged node's inputs are the kept node's inputs), and so does
+  // every candidate (only merged nodes, never candidates, are removed).
+  std::unordered_map<std::string, std::vector<Candidate>> seen;  // structure key -> in order
   Rule merge_node = [&](ir::Node& node, const PassContext& c) -> std::optional<Patch> {
-    std::optional<std::string> key = node_key(node, c);
-    if (!key) return std::nullopt;
-    auto [it, inserted] = first.emplace(std::move(*key), &node);
-    if (inserted) return std::nullopt;
-    const ir::Node& kept = *it->second;
+    std::optional<std::string> structure = structure_key(node, c);
+    if (!structure) return std::nullopt;
+    std::vector<Candidate>& candidates = seen[std::move(*structure)];
+    if (candidates.empty()) {
+      candidates.push_back({&node, std::nullopt, false});
+      return std::nullopt;
+    }
+    std::optional<std::string> attributes = attribute_key(node);
+    if (!attributes) return std::nullopt;
+    const ir::Node* match = nullptr;
+    for (Candidate& cand : candidates) {  // the first equal one, in graph order
+      if (!cand.keyed) {
+        cand.attributes = attribute_key(*cand.node);
+        cand.keyed = true;
+      }
+      if (cand.attributes == attributes) {
+        match = cand.node;
+        break;
+      }
+    }
+    if (!match) {
+      candidates.push_back({&node, std::move(attributes), true});
+      return std::nullopt;
+    }
+    const ir::Node& kept = *match;
     for (size_t k = 0; k < node.outputs().size(); ++k)
       if (node.output(k) && node.output(k)->is_graph_output() && kept.output(k)->is_graph_output())
         return std::nullopt;

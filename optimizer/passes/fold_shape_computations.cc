@@ -20,11 +20,13 @@
 // - The values are as exact as the types inference starts from: a dim the model declares as a
 //   number (graph inputs, value_info) is trusted, as the runtime trusts it.
 // - Types are inferred once per call, over the whole model (an outer value's propagated value is
-//   what a subgraph reads). A graph with no Shape or Size node and no use of an outer value has
-//   nothing to fold, and the pass returns at once.
+//   what a subgraph reads), unless the driver's last inference is still current
+//   (optimizer/known_values.h). A graph with no Shape or Size node and no use of an outer value
+//   has nothing to fold, and the pass returns at once.
 #include <algorithm>
 
 #include "ir/shape_inference.h"
+#include "optimizer/known_values.h"
 #include "optimizer/passes.h"
 #include "optimizer/patch.h"
 
@@ -90,10 +92,20 @@ bool fold_shape_computations(ir::Graph& graph, const PassContext& ctx) {
   if (!may_have_shape_values(graph)) return false;
   // Pointers in `known` stay valid for the nodes apply_rule visits: it skips removed nodes, and
   // a live node's outputs are the values inference saw.
-  ir::InferenceOptions options;
-  options.strict = false;
-  const ir::KnownValues known = ir::infer_values(ctx.model(), options);
-  return apply_rule(graph, ctx, [&](ir::Node& node, const PassContext&) { return fold_known_values(node, known); });
+  // The driver's last inference, when no pass changed the model since, is what a new one would
+  // give (inference is a forward walk that starts from the types it left).
+  ir::KnownValues inferred;
+  const ir::KnownValues* known = current_known_values(ctx.model());
+  if (!known) {
+    ir::InferenceOptions options;
+    options.strict = false;
+    inferred = ir::infer_values(ctx.model(), options);
+    known = &inferred;
+  }
+  const bool changed =
+      apply_rule(graph, ctx, [&](ir::Node& node, const PassContext&) { return fold_known_values(node, *known); });
+  if (changed) forget_known_values();  // the driver calls this pass on the next graph before it notices
+  return changed;
 }
 
 }  // namespace ferry::optimizer::passes

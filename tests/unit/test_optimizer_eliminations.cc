@@ -539,15 +539,6 @@ TEST(CancelTransposes, PushedThroughABinaryOpWhoseOperandsAreBothTransposedAlike
   testing::expect_close(t.run({{"a", in_a}, {"b", in_b}}), before);
 }
 
-TEST(CancelTransposes, OperandsTransposedDifferentlyStay) {
-  PassTest t;
-  ir::Value* a = t.input("a", {3, 3, 3});
-  ir::Value* ta = t.node("Transpose", {a}, {Attribute::make_ints("perm", {0, 2, 1})});
-  ir::Value* tb = t.node("Transpose", {t.input("b", {3, 3, 3})}, {Attribute::make_ints("perm", {1, 0, 2})});
-  t.output(t.node("Transpose", {t.node("Mul", {ta, tb})}, {Attribute::make_ints("perm", {0, 2, 1})}, "y"));
-  expect_no_change(t, passes::cancel_transposes);
-}
-
 TEST(CancelTransposes, FirstTransposeWithOtherConsumersStillCancelsAnAdjacentInverse) {
   PassTest t;
   ir::Value* x = t.input("x", {2, 3});
@@ -567,37 +558,8 @@ TEST(CancelTransposes, FirstTransposeWithOtherConsumersStillCancelsAnAdjacentInv
   testing::expect_close(t.run({{"x", in}}), before);
 }
 
-TEST(CancelTransposes, DoesNotPushWhenThatWouldAddTransposes) {
-  // The chain's value (or the first Transpose) has a second consumer: pushing would duplicate.
-  for (int shared = 0; shared < 2; ++shared) {
-    PassTest t;
-    ir::Value* x = t.input("x", {2, 3});
-    ir::Value* a = t.node("Transpose", {x}, {Attribute::make_ints("perm", {1, 0})}, "a");
-    ir::Value* r = t.node("Relu", {a}, {}, "r");
-    t.output(t.node("Transpose", {r}, {Attribute::make_ints("perm", {1, 0})}, "y"));
-    t.output(t.node("Neg", {shared ? a : r}, {}, "z"));
-    expect_no_change(t, passes::cancel_transposes);
-  }
-}
-
-TEST(CancelTransposes, DoesNotPushThroughLayoutDependentOrNonConstantOrBroadcastingOps) {
-  auto build = [](PassTest& t, const std::string& op) {
-    // x[2,1] -> [1,2]; AddGrows broadcasts that to [3,2].
-    ir::Value* x = t.input("x", {2, op == "AddGrows" ? 1 : 3});
-    ir::Value* a = t.node("Transpose", {x}, {Attribute::make_ints("perm", {1, 0})});
-    ir::Value* mid = nullptr;
-    if (op == "Softmax") mid = t.node("Softmax", {a}, {Attribute::make_int("axis", -1)});
-    if (op == "AddInput") mid = t.node("Add", {a, t.input("w", {3, 2})});
-    if (op == "AddGrows") mid = t.node("Add", {a, t.initializer("c", f32({3, 2}, {1, 2, 3, 4, 5, 6}))});
-    t.output(t.node("Transpose", {mid}, {Attribute::make_ints("perm", {1, 0})}, "y"));
-  };
-  for (const std::string op : {"Softmax", "AddInput", "AddGrows"}) {
-    PassTest t;
-    build(t, op);
-    SCOPED_TRACE(op);
-    expect_no_change(t, passes::cancel_transposes);
-  }
-}
+// Regions with readers outside them, external operands, operands transposed differently and
+// broadcasting constants: test_optimizer_transposes.cc.
 
 // ---- the three at level basic --------------------------------------------------------------------
 

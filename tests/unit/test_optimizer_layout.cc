@@ -1,0 +1,155 @@
+// optimizer/passes/convert_conv_to_channels_last.cc (level all) with cancel_transposes: a conv
+// chain runs channels-last with Transposes only at its edges; golden printed IR, numeric parity
+// (FusedConv's channels-last kernel), and the convs the pass must leave alone.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "optimizer/passes.h"
+#include "pass_test_util.h"
+
+namespace ferry::optimizer {
+namespace {
+
+using ir::Attribute;
+using testing::DimSpec;
+using testing::PassTest;
+using testing::random_tensor;
+
+size_t count_op(const ir::Graph& g, const std::string& op) {
+  size_t n = 0;
+  for (const ir::Node* node : g.nodes()) n += node->op_type() == op;
+  return n;
+}
+
+/// Runs `pass` until it changes nothing (at most 8 times); returns whether it changed anything.
+bool run_to_fixed_point(PassTest& t, const PassFunction& pass) {
+  bool changed = false;
+  for (int i = 0; i < 8 && t.run_pass(pass); ++i) changed = true;
+  return changed;
+}
+
+/// c1 = Conv(x, w1, b1); r = Relu(c1); c2 = Conv(r, w2, b2); y = Add(c2, r): 3x3 convs, pads 1.
+void build_chain(PassTest& t, std::vector<DimSpec> x_shape = {1, 2, 5, 5}) {
+  const size_t spatial = x_shape.size() - 2;
+  std::vector<int64_t> w1 = {3, 2}, w2 = {3, 3};
+  for (size_t i = 0; i < spatial; ++i) w1.push_back(3), w2.push_back(3);
+  const std::vector<int64_t> pads(2 * spatial, 1);
+  ir::Value* x = t.input("x", std::move(x_shape));
+  ir::Value* c1 = t.node("Conv", {x, t.initializer("w1", random_tensor(w1, 2)), t.initializer("b1", random_tensor({3}, 3))},
+                         {Attribute::make_ints("pads", pads)}, "c1");
+  ir::Value* r = t.node("Relu", {c1}, {}, "r");
+  ir::Value* c2 = t.node("Conv", {r, t.initializer("w2", random_tensor(w2, 4)), t.initializer("b2", random_tensor({3}, 5))},
+                         {Attribute::make_ints("pads", pads)}, "c2");
+  t.output(t.node("Add", {c2, r}, {}, "y"));
+}
+
+TEST(ChannelsLast, ConvChainRunsChannelsLastWithTransposesOnlyAtItsEdges) {
+  PassTest t;
+  build_chain(t);
+  Tensor in = random_tensor({1, 2, 5, 5});
+  auto before = t.run({{"x", in}});
+  EXPECT_TRUE(run_to_fixed_point(t, passes::fuse_conv_activation));
+  EXPECT_TRUE(t.run_pass(passes::convert_conv_to_channels_last));
+  EXPECT_EQ(count_op(t.graph(), "Transpose"), 5u);  // x, y; r back, r (as X) and r (as Z) again
+  EXPECT_TRUE(run_to_fixed_point(t, passes::cancel_transposes));
+  EXPECT_EQ(t.print(),
+            "graph main (x: float[1,2,5,5], w1: float[3,2,3,3] = initializer, b1: float[3] = initializer, "
+            "w2: float[3,3,3,3] = initializer, b2: float[3] = initializer) -> (y: float[1,3,5,5]) {\n"
+            "  Transpose_out = Transpose(x) {perm=[0,2,3,1]}\n"
+            "  FusedConv_out_1 = ferry:FusedConv(Transpose_out, w1, b1) {activation=\"Relu\", activation_params=[], "
+            "channels_last=1, pads=[1,1,1,1]}\n"
+            "  FusedConv_out = ferry:FusedConv(FusedConv_out_1, w2, b2, FusedConv_out_1) {activation=\"\", "
+            "activation_params=[], channels_last=1, pads=[1,1,1,1]}\n"
+            "  y = Transpose(FusedConv_out) {perm=[0,3,1,2]}\n"
+            "}\n");
+  testing::expect_close(t.run({{"x", in}}), before, 1e-4, 1e-4);
+  EXPECT_FALSE(t.run_pass(passes::convert_conv_to_channels_last));
+}
+
+TEST(ChannelsLast, LevelAllLeavesTwoTransposesAroundA1DAnd3DChain) {
+  for (std::vector<DimSpec> shape : {std::vector<DimSpec>{1, 2, 7}, std::vector<DimSpec>{1, 2, 4, 5, 3}}) {
+    PassTest t;
+    std::vector<int64_t> dims;
+    for (const DimSpec& d : shape) dims.push_back(d.value);
+    build_chain(t, shape);
+    SCOPED_TRACE(dims.size());
+    Tensor in = random_tensor(dims);
+    auto before = t.run({{"x", in}});
+    t.run_level(GraphOptimizationLevel::kAll);
+    EXPECT_EQ(count_op(t.graph(), "Transpose"), 2u);
+    EXPECT_EQ(count_op(t.graph(), "FusedConv"), 2u);
+    EXPECT_EQ(t.graph().node_count(), 4u);
+    for (const ir::Node* n : t.graph().nodes())
+      if (n->op_type() == "FusedConv") {
+        EXPECT_EQ(n->get_int("channels_last", 0), 1);
+        EXPECT_EQ(n->output(0)->shape().dims.back(), ir::Dim(3));  // [N, spatial.., C]
+      }
+    testing::expect_close(t.run({{"x", in}}), before, 1e-4, 1e-4);
+  }
+}
+
+TEST(ChannelsLast, PlainConvBecomesAFusedConvBetweenTwoTransposes) {
+  PassTest t;
+  ir::Value* x = t.input("x", {"batch", 2, 6, 6});
+  t.output(t.node("Conv", {x, t.initializer("w", random_tensor({4, 1, 3, 3}, 2))},
+                  {Attribute::make_int("group", 2), Attribute::make_ints("strides", {2, 2})}, "y"));
+  Tensor in = random_tensor({2, 2, 6, 6});
+  auto before = t.run({{"x", in}});
+  EXPECT_TRUE(t.run_pass(passes::convert_conv_to_channels_last));
+  EXPECT_EQ(t.print(),
+            "graph main (x: float[batch,2,6,6], w: float[4,1,3,3] = initializer) -> (y: float[batch,4,2,2]) {\n"
+            "  Transpose_out = Transpose(x) {perm=[0,2,3,1]}\n"
+            "  FusedConv_out = ferry:FusedConv(Transpose_out, w) {channels_last=1, group=2, strides=[2,2]}\n"
+            "  y = Transpose(FusedConv_out) {perm=[0,3,1,2]}\n"
+            "}\n");
+  EXPECT_EQ(t.model().opset("ferry"), 1);
+  testing::expect_close(t.run({{"x", in}}), before, 1e-4, 1e-4);
+}
+
+TEST(ChannelsLast, GraphOutputInsideTheChainKeepsItsValue) {
+  // r is a graph output: it is read back through one Transpose, and the chain stays channels-last.
+  PassTest t;
+  build_chain(t);
+  t.output(t.graph().find_value("r"));
+  Tensor in = random_tensor({1, 2, 5, 5});
+  auto before = t.run({{"x", in}});
+  t.run_level(GraphOptimizationLevel::kAll);
+  EXPECT_EQ(count_op(t.graph(), "Transpose"), 3u);
+  EXPECT_EQ(count_op(t.graph(), "FusedConv"), 2u);
+  testing::expect_close(t.run({{"x", in}}), before, 1e-4, 1e-4);
+}
+
+TEST(ChannelsLast, LeavesNonFloatNonConstantWeightAndChannelsLastConvsAlone) {
+  for (const std::string c : {"double", "weight_input", "already", "rank6"}) {
+    SCOPED_TRACE(c);
+    PassTest t;
+    const DataType dt = c == "double" ? DataType::kDouble : DataType::kFloat;
+    const bool rank6 = c == "rank6";
+    ir::Value* x = rank6 ? t.input("x", {1, 1, 2, 2, 2, 2}, dt)
+                         : t.input("x", c == "already" ? std::vector<DimSpec>{1, 4, 4, 1} : std::vector<DimSpec>{1, 1, 4, 4}, dt);
+    ir::Value* w = nullptr;
+    if (c == "weight_input") {
+      w = t.input("w", {1, 1, 3, 3});
+    } else {
+      Tensor wt = Tensor::empty(dt, rank6 ? std::vector<int64_t>{1, 1, 1, 1, 1, 1} : std::vector<int64_t>{1, 1, 3, 3});
+      std::memset(wt.raw_data(), 0, wt.byte_size());
+      w = t.initializer("w", wt);
+    }
+    std::vector<Attribute> attrs;
+    if (c == "already") attrs.push_back(Attribute::make_int("channels_last", 1));
+    t.output(t.node(c == "already" ? "FusedConv" : "Conv", {x, w}, std::move(attrs), "y", c == "already" ? "ferry" : ""));
+    if (c == "already") t.model().opset_imports["ferry"] = 1;
+    t.infer();
+    const std::string before = t.print();
+    EXPECT_FALSE(t.run_pass(passes::convert_conv_to_channels_last));
+    EXPECT_EQ(t.print(), before);
+  }
+}
+
+}  // namespace
+}  // namespace ferry::optimizer
