@@ -2,6 +2,7 @@
 #   make run    installs what is missing, builds, runs the bundled default model
 #   make test   installs what is missing, builds, runs every test suite (C++, sanitizers, Python)
 # Other targets: setup, build, build-asan, test-models (model zoo at full size),
+#                bench (Ferry vs onnxruntime on the model zoo, bench/README.md),
 #                docs (regenerates docs/supported_ops.md, ferry_ops.md and optimizer.md's pipeline), clean.
 
 VENV      := .venv
@@ -11,7 +12,7 @@ BUILD     := build
 BUILD_ASAN := build-asan
 JOBS      ?= $(shell nproc)
 
-.PHONY: all setup build build-asan run test test-models docs clean
+.PHONY: all setup build build-asan run test test-models bench docs clean
 
 all: build
 
@@ -40,6 +41,12 @@ test: build build-asan
 # The model zoo at full size (tests/models with FERRY_ZOO_SIZE=full): long, not part of make test.
 test-models: build
 	FERRY_ZOO_SIZE=full FERRY_ZOO_CACHE=$(abspath $(BUILD))/model-zoo $(PYTHON) scripts/run_tests.py --build $(BUILD) --only models
+
+# Ferry vs onnxruntime on the model zoo at full size (bench/README.md); long, not part of make test.
+# BENCH_ARGS passes options through, e.g. make bench BENCH_ARGS="--models resnet50 --threads 1".
+bench: build
+	FERRY_ZOO_CACHE=$${FERRY_ZOO_CACHE:-$(abspath $(BUILD))/model-zoo} PYTHONPATH=$(BUILD)/python \
+	  $(PYTHON) bench/run_bench.py $(BENCH_ARGS)
 
 docs: build
 	PYTHONPATH=$(BUILD)/python $(PYTHON) tools/gen_supported_ops.py
