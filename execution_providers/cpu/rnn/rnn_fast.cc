@@ -3,6 +3,8 @@
 // build needs no -march flag.
 #include "execution_providers/cpu/rnn/rnn_fast.h"
 
+#include "execution_providers/cpu/simd/vmath.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -174,125 +176,6 @@ void block_gemm(const BlockArgs& x, int64_t rows, int64_t gates) {
   }
 }
 
-// ---- exp-based activations. Cephes expf / tanhf polynomials.
-constexpr float kExpHi = 88.3762626647949f, kExpLo = -88.3762626647949f;
-constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f, kP3 = 4.1665795894e-2f,
-                kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
-constexpr float kT0 = -5.70498872745e-3f, kT1 = 2.06390887954e-2f, kT2 = -5.37397155531e-2f, kT3 = 1.33314422036e-1f,
-                kT4 = -3.33332819422e-1f;
-
-__attribute__((target("avx512f"))) inline __m512 exp512(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(kExpLo)), _mm512_set1_ps(kExpHi));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kP0);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP1));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP2));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
-
-__attribute__((target("avx512f"))) inline __m512 sigmoid16(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
-
-__attribute__((target("avx512f"))) inline __m512 tanh16(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512i sign_bit = _mm512_set1_epi32(static_cast<int>(0x80000000u));
-  const __m512i xi = _mm512_castps_si512(x);
-  const __m512 ax = _mm512_castsi512_ps(_mm512_andnot_si512(sign_bit, xi));
-  // |x| >= 0.625: 1 - 2 / (exp(2|x|) + 1); smaller: odd polynomial (no cancellation).
-  const __m512 e = exp512(_mm512_add_ps(ax, ax));
-  const __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
-  const __m512 z = _mm512_mul_ps(ax, ax);
-  __m512 p = _mm512_set1_ps(kT0);
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(kT1));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(kT2));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(kT3));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(kT4));
-  const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), ax, ax);
-  const __mmask16 is_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
-  const __m512 t = _mm512_mask_blend_ps(is_small, big, small);
-  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), _mm512_and_si512(sign_bit, xi)));
-}
-
-__attribute__((target("avx512f"))) void sigmoid_avx512(float* v, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(v + i, sigmoid16(_mm512_loadu_ps(v + i)));
-  if (i < n) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(v + i, mask, sigmoid16(_mm512_maskz_loadu_ps(mask, v + i)));
-  }
-}
-
-__attribute__((target("avx512f"))) void tanh_avx512(float* v, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(v + i, tanh16(_mm512_loadu_ps(v + i)));
-  if (i < n) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(v + i, mask, tanh16(_mm512_maskz_loadu_ps(mask, v + i)));
-  }
-}
-
-__attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpLo)), _mm256_set1_ps(kExpHi));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kP0);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP1));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP5));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  // 2^n: n in [-128, 128] after the clamp; split in two factors so neither exponent overflows.
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i half = _mm256_srai_epi32(ni, 1);
-  const __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
-  const __m256 f2 = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), _mm256_set1_epi32(127)), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
-}
-
-__attribute__((target("avx2,fma"))) void sigmoid_avx2(float* v, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps(v + i)));
-    _mm256_storeu_ps(v + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
-  }
-  for (; i < n; ++i) v[i] = 1.0f / (1.0f + std::exp(-v[i]));
-}
-
-__attribute__((target("avx2,fma"))) void tanh_avx2(float* v, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 x = _mm256_loadu_ps(v + i);
-    const __m256 ax = _mm256_andnot_ps(sign_mask, x);
-    const __m256 e = exp256(_mm256_add_ps(ax, ax));
-    const __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-    const __m256 z = _mm256_mul_ps(ax, ax);
-    __m256 p = _mm256_set1_ps(kT0);
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT1));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT2));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT3));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT4));
-    const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), ax, ax);
-    const __m256 t = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
-    _mm256_storeu_ps(v + i, _mm256_or_ps(t, _mm256_and_ps(sign_mask, x)));
-  }
-  for (; i < n; ++i) v[i] = std::tanh(v[i]);
-}
-
 }  // namespace
 
 PackedGates pack_gates(const float* w, int64_t gates, int64_t hidden, int64_t k) {
@@ -339,25 +222,9 @@ void gate_gemm_parallel(const runtime::ThreadPool& pool, const float* a, int64_t
   });
 }
 
-void sigmoid_inplace(float* v, int64_t n) {
-  switch (isa()) {
-    case Isa::kAvx512: sigmoid_avx512(v, n); return;
-    case Isa::kAvx2: sigmoid_avx2(v, n); return;
-    case Isa::kPortable:
-      for (int64_t i = 0; i < n; ++i) v[i] = 1.0f / (1.0f + std::exp(-v[i]));
-      return;
-  }
-}
+void sigmoid_inplace(float* v, int64_t n) { simd::sigmoid(v, v, n); }
 
-void tanh_inplace(float* v, int64_t n) {
-  switch (isa()) {
-    case Isa::kAvx512: tanh_avx512(v, n); return;
-    case Isa::kAvx2: tanh_avx2(v, n); return;
-    case Isa::kPortable:
-      for (int64_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]);
-      return;
-  }
-}
+void tanh_inplace(float* v, int64_t n) { simd::tanh(v, v, n); }
 
 PackedWeights pack_weights(const Tensor& w, int64_t hidden, const std::vector<int64_t>& splits) {
   PackedWeights out;
