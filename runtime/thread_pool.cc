@@ -32,8 +32,6 @@ struct DepthGuard {
 }  // namespace
 
 // Nothing to hold: OpenMP keeps a team per calling thread and reuses it.
-struct ThreadPool::Impl {};
-
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {}
 
 ThreadPool::~ThreadPool() = default;

@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <memory>
 
 namespace ferry::runtime {
 
@@ -29,8 +28,6 @@ class ThreadPool {
 
  private:
   int threads_;
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ferry::runtime

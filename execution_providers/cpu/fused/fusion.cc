@@ -1,7 +1,7 @@
-// Kernels of the ferry domain's conv / matrix-product fusions and element-wise chains
-// (ir/ferry_schemas_fusion.cc). FusedConv, FusedGemm and FusedMatMul run the plain op's
-// computation (fused/conv_gemm_compute.h) and then finish the output in one pass over it, a block
-// at a time: residual added, activation applied. ElementwiseChain: fused/elementwise_chain.cc.
+// Kernels of the ferry domain's matrix-product fusions (ir/ferry_schemas_fusion.cc): FusedGemm
+// and FusedMatMul run on oneDNN's matmul (dnnl/matmul_dnnl.h) with the activation as post-ops
+// where oneDNN computes it, else finish the output in one more pass (fused/fused_activation.h).
+// FusedConv: fused/fused_conv.cc. ElementwiseChain: fused/elementwise_chain.cc.
 #include <cmath>
 
 #include "execution_providers/cpu/common.h"
