@@ -89,7 +89,7 @@ OpSchema SchemaBuilder::build() const {
 
 std::vector<OpSchema> ferry_schemas() {
   std::vector<OpSchema> all;
-  for (auto family : {ferry_fusion_schemas, ferry_norm_schemas, ferry_attention_schemas})
+  for (auto family : {ferry_fusion_schemas, ferry_norm_schemas, ferry_attention_schemas, ferry_layout_schemas})
     for (OpSchema& s : family()) all.push_back(std::move(s));
   return all;
 }

@@ -47,5 +47,6 @@ std::vector<OpSchema> ferry_schemas();
 std::vector<OpSchema> ferry_fusion_schemas();     // ir/ferry_schemas_fusion.cc: conv/gemm + activation, element-wise chains
 std::vector<OpSchema> ferry_norm_schemas();       // ir/ferry_schemas_norm.cc: GELU, LayerNorm, SkipLayerNorm, RMSNorm, SiLU
 std::vector<OpSchema> ferry_attention_schemas();  // ir/ferry_schemas_attention.cc: multi-head attention, rotary
+std::vector<OpSchema> ferry_layout_schemas();     // ir/ferry_schemas_layout.cc: channels-last pooling
 
 }  // namespace ferry::ir

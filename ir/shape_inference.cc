@@ -44,6 +44,7 @@ void ensure_registered() {
     infer::register_ferry_fusion();
     infer::register_ferry_norm();
     infer::register_ferry_attention();
+    infer::register_ferry_layout();
   });
 }
 

@@ -30,6 +30,7 @@ void register_signal();  // infer/signal.cc: DFT STFT MelWeightMatrix ImageDecod
 void register_ferry_fusion();     // infer/ferry_fusion.cc
 void register_ferry_norm();       // infer/ferry_norm.cc
 void register_ferry_attention();  // infer/ferry_attention.cc
+void register_ferry_layout();     // infer/ferry_layout.cc
 
 /// A Dim holding any integer, negative ones included (tensor values such as Reshape's -1).
 Dim int_dim(int64_t v);

@@ -16,6 +16,17 @@
 //                                   |
 //                                   Y
 //
+// Pools join the region (ferry.ChannelsLastPool, ir/ferry_schemas_layout.cc):
+// - MaxPool (Indices unused) / AveragePool / GlobalAveragePool / GlobalMaxPool whose X is such an
+//   edge Transpose (perm [0,r-1,1,..]) become Transpose -> ChannelsLastPool -> Transpose, so
+//   cancel_transposes removes the pair on each side instead of leaving two around the pool; a
+//   pool that does not read a channels-last region is left alone (it would only gain Transposes);
+// - ReduceMean with keepdims over exactly axes 1..r-2 (what cancel_transposes makes of a
+//   GlobalAveragePool it carries into the region, e.g. squeeze-excite) becomes the global
+//   ChannelsLastPool: a contiguous reduction per channel row instead of a strided one. (Not
+//   ReduceMax: it propagates NaN, the pools skip it.)
+// ceil_mode pools before opset 22 (whose last window differs) stay as they are.
+//
 // A plain Conv becomes FusedConv{activation=""} with Conv's attributes.
 // Guards: X is float with a known rank 3..5; W is a float constant of that rank (the kernel packs
 // it once at session creation for oneDNN's channels-last primitive); the node is not
@@ -24,6 +35,7 @@
 // This is the `all` level's layout choice for the CPU provider. The level's other half, weight
 // prepacking, is not a pass: kernels pack their constant weights when the session creates them
 // (KernelInfo::mark_prepacked; FusedConv's oneDNN primitive, MatMul / Gemm packing).
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -84,10 +96,85 @@ std::optional<Patch> conv_to_channels_last(ir::Node& node, const PassContext& ct
   return patch;
 }
 
+/// Whether `v` is the output of a Transpose back to channels-first (a channels-last region's edge).
+bool from_channels_last(const ir::Value* v, size_t rank) {
+  const ir::Node* t = producer_of(v, "Transpose");
+  return t != nullptr && t->get_ints("perm", {}) == to_channels_first(rank);
+}
+
+/// A float X of known rank 3..5, X's rank in `rank`.
+bool float_rank_3_to_5(const ir::Value* x, size_t& rank) {
+  if (!x || x->dtype() != DataType::kFloat || !x->shape().has_rank) return false;
+  rank = x->shape().rank();
+  return rank >= 3 && rank <= 5;
+}
+
+/// MaxPool (without Indices) / AveragePool / GlobalAveragePool / GlobalMaxPool reading a
+/// channels-last region's edge: ferry.ChannelsLastPool between Transposes, which cancel_transposes
+/// then cancels against that edge (and against the next conv's, when one follows).
+std::optional<Patch> pool_to_channels_last(ir::Node& node, const PassContext& ctx) {
+  const std::string& op = node.op_type();
+  const bool global = op == "GlobalAveragePool" || op == "GlobalMaxPool";
+  if (!node.domain().empty() || !(global || op == "MaxPool" || op == "AveragePool")) return std::nullopt;
+  if (node.outputs().empty() || !node.output(0)) return std::nullopt;
+  for (size_t i = 1; i < node.outputs().size(); ++i)
+    if (node.output(i) && (!node.output(i)->uses().empty() || node.output(i)->is_graph_output())) return std::nullopt;
+  size_t rank = 0;
+  if (!float_rank_3_to_5(node.input(0), rank) || !from_channels_last(node.input(0), rank)) return std::nullopt;
+  // ceil_mode's last window differs between opsets (dropped from opset 22 on); the op has the
+  // latest semantics only. Pools of older opsets, AveragePool's dilations from 19 on.
+  if (node.get_int("ceil_mode", 0) != 0 && ctx.opset() < 22) return std::nullopt;
+  if (op == "AveragePool" && ctx.opset() < 19 && node.find_attribute("dilations")) return std::nullopt;
+
+  Patch patch(node);
+  const Patch::Ref x = patch.add_node("Transpose", {patch.use(node.input(0))},
+                                      {ir::Attribute::make_ints("perm", to_channels_last(rank))})[0];
+  std::vector<ir::Attribute> attrs = {ir::Attribute::make_string("mode", op)};
+  for (const ir::Attribute& a : node.attributes())
+    if (a.name != "storage_order") attrs.push_back(a.clone());
+  const Patch::Ref y = patch.add_node("ChannelsLastPool", {x}, std::move(attrs), 1, kFerryDomain, node.name())[0];
+  patch.replace(node.output(0),
+                patch.add_node("Transpose", {y}, {ir::Attribute::make_ints("perm", to_channels_first(rank))})[0]);
+  ctx.use_ferry_domain();
+  return patch;
+}
+
+/// ReduceMean with keepdims over exactly the middle axes 1..r-2 of a float rank-3..5 X: a
+/// channels-last global average pool (cancel_transposes makes it from a GlobalAveragePool it
+/// moves into a channels-last region).
+std::optional<Patch> reduce_to_channels_last_pool(ir::Node& node, const PassContext& ctx) {
+  const std::string& op = node.op_type();
+  if (!node.domain().empty() || op != "ReduceMean") return std::nullopt;
+  if (node.outputs().size() != 1 || !node.output(0) || node.get_int("keepdims", 1) != 1) return std::nullopt;
+  size_t rank = 0;
+  if (!float_rank_3_to_5(node.input(0), rank)) return std::nullopt;
+  std::optional<std::vector<int64_t>> axes;
+  if (node.find_attribute("axes"))
+    axes = node.get_ints("axes", {});
+  else if (node.inputs().size() > 1 && node.input(1))
+    axes = constant_ints(node.input(1));
+  if (!axes) return std::nullopt;
+  std::vector<int64_t> want, got;
+  for (size_t i = 1; i + 1 < rank; ++i) want.push_back(static_cast<int64_t>(i));
+  for (int64_t a : *axes) got.push_back(a < 0 ? a + static_cast<int64_t>(rank) : a);
+  std::sort(got.begin(), got.end());
+  if (got != want) return std::nullopt;
+
+  Patch patch(node);
+  patch.replace(node.output(0), patch.add_node("ChannelsLastPool", {patch.use(node.input(0))},
+                                               {ir::Attribute::make_string("mode", "GlobalAveragePool")}, 1, kFerryDomain,
+                                               node.name())[0]);
+  ctx.use_ferry_domain();
+  return patch;
+}
+
 }  // namespace
 
 bool convert_conv_to_channels_last(ir::Graph& graph, const PassContext& ctx) {
-  return apply_rule(graph, ctx, conv_to_channels_last);
+  bool changed = apply_rule(graph, ctx, conv_to_channels_last);
+  changed |= apply_rule(graph, ctx, pool_to_channels_last);
+  changed |= apply_rule(graph, ctx, reduce_to_channels_last_pool);
+  return changed;
 }
 
 }  // namespace ferry::optimizer::passes

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "optimizer/passes.h"
@@ -148,6 +149,131 @@ TEST(ChannelsLast, LeavesNonFloatNonConstantWeightAndChannelsLastConvsAlone) {
     const std::string before = t.print();
     EXPECT_FALSE(t.run_pass(passes::convert_conv_to_channels_last));
     EXPECT_EQ(t.print(), before);
+  }
+}
+
+/// x -> Conv(3x3, pads 1) -> Relu -> `pool` -> Conv(1x1) -> y, x [1, 3, 9, 9], the convs 4 wide.
+void build_conv_pool_conv(PassTest& t, const std::string& pool, std::vector<Attribute> pool_attrs,
+                          size_t pool_outputs = 1) {
+  ir::Value* x = t.input("x", {1, 3, 9, 9});
+  ir::Value* c1 = t.node("Conv", {x, t.initializer("w1", random_tensor({4, 3, 3, 3}, 2))},
+                         {Attribute::make_ints("pads", {1, 1, 1, 1})}, "c1");
+  ir::Value* p = t.node(pool, {t.node("Relu", {c1}, {}, "r")}, std::move(pool_attrs), "p", "", pool_outputs);
+  t.output(t.node("Conv", {p, t.initializer("w2", random_tensor({4, 4, 1, 1}, 3))}, {}, "y"));
+}
+
+TEST(ChannelsLast, PoolBetweenConvsRunsChannelsLastWithoutTransposes) {
+  const std::vector<std::pair<std::string, std::vector<Attribute>>> pools = {
+      {"MaxPool", {Attribute::make_ints("kernel_shape", {3, 3}), Attribute::make_ints("strides", {2, 2}),
+                   Attribute::make_ints("pads", {1, 1, 1, 1})}},
+      {"AveragePool", {Attribute::make_ints("kernel_shape", {2, 3}), Attribute::make_ints("pads", {0, 1, 1, 1}),
+                       Attribute::make_int("count_include_pad", 1)}},
+      {"AveragePool", {Attribute::make_ints("kernel_shape", {3, 3}), Attribute::make_string("auto_pad", "SAME_UPPER"),
+                       Attribute::make_ints("strides", {2, 2})}},
+      {"GlobalAveragePool", {}},
+      {"GlobalMaxPool", {}}};
+  for (const auto& [op, attrs] : pools) {
+    SCOPED_TRACE(op);
+    PassTest t;
+    std::vector<Attribute> copy;
+    for (const Attribute& a : attrs) copy.push_back(a.clone());
+    build_conv_pool_conv(t, op, std::move(copy));
+    Tensor in = random_tensor({1, 3, 9, 9});
+    auto before = t.run({{"x", in}});
+    t.run_level(GraphOptimizationLevel::kAll);
+    EXPECT_EQ(count_op(t.graph(), "Transpose"), 2u);  // x in, y out
+    EXPECT_EQ(count_op(t.graph(), "ChannelsLastPool"), 1u);
+    EXPECT_EQ(count_op(t.graph(), op), 0u);
+    EXPECT_EQ(count_op(t.graph(), "ReduceMean") + count_op(t.graph(), "ReduceMax"), 0u);
+    testing::expect_close(t.run({{"x", in}}), before, 1e-5, 1e-5);
+  }
+}
+
+TEST(ChannelsLast, MaxPoolGolden) {
+  PassTest t;
+  build_conv_pool_conv(t, "MaxPool", {Attribute::make_ints("kernel_shape", {2, 2}), Attribute::make_ints("strides", {2, 2})});
+  t.run_level(GraphOptimizationLevel::kAll);
+  EXPECT_EQ(t.print(),
+            "graph main (x: float[1,3,9,9], w1: float[4,3,3,3] = initializer, w2: float[4,4,1,1] = initializer) -> "
+            "(y: float[1,4,4,4]) {\n"
+            "  Transpose_out = Transpose(x) {perm=[0,2,3,1]}\n"
+            "  FusedConv_out_1 = ferry:FusedConv(Transpose_out, w1) {activation=\"Relu\", activation_params=[], "
+            "channels_last=1, pads=[1,1,1,1]}\n"
+            "  ChannelsLastPool_out = ferry:ChannelsLastPool(FusedConv_out_1) {kernel_shape=[2,2], mode=\"MaxPool\", "
+            "strides=[2,2]}\n"
+            "  FusedConv_out = ferry:FusedConv(ChannelsLastPool_out, w2) {channels_last=1}\n"
+            "  y = Transpose(FusedConv_out) {perm=[0,3,1,2]}\n"
+            "}\n");
+}
+
+TEST(ChannelsLast, SqueezeExciteRunsChannelsLast) {
+  // c = Conv(x); s = Sigmoid(Conv(Relu(Conv(GlobalAveragePool(c))))); y = Conv(c * s): the global
+  // pool moves into the channels-last region as a ChannelsLastPool, not a strided ReduceMean.
+  PassTest t;
+  ir::Value* x = t.input("x", {1, 8, 6, 6});
+  ir::Value* c = t.node("Conv", {x, t.initializer("w0", random_tensor({8, 8, 1, 1}, 2))}, {}, "c");
+  ir::Value* g = t.node("GlobalAveragePool", {c}, {}, "g");
+  ir::Value* r = t.node("Relu", {t.node("Conv", {g, t.initializer("w1", random_tensor({2, 8, 1, 1}, 3))}, {}, "s1")});
+  ir::Value* s = t.node("Sigmoid", {t.node("Conv", {r, t.initializer("w2", random_tensor({8, 2, 1, 1}, 4))}, {}, "s2")});
+  t.output(t.node("Conv", {t.node("Mul", {c, s}, {}, "m"), t.initializer("w3", random_tensor({4, 8, 1, 1}, 5))}, {}, "y"));
+  Tensor in = random_tensor({1, 8, 6, 6});
+  auto before = t.run({{"x", in}});
+  t.run_level(GraphOptimizationLevel::kAll);
+  EXPECT_EQ(count_op(t.graph(), "Transpose"), 2u);
+  EXPECT_EQ(count_op(t.graph(), "ChannelsLastPool"), 1u);
+  EXPECT_EQ(count_op(t.graph(), "ReduceMean"), 0u);
+  testing::expect_close(t.run({{"x", in}}), before, 1e-5, 1e-5);
+}
+
+TEST(ChannelsLast, ReduceMeanOverMiddleAxesBecomesAGlobalPool) {
+  for (const int64_t opset : {17, 18}) {
+    for (const std::string op : {"ReduceMean", "ReduceMax"}) {
+      SCOPED_TRACE(op + " opset " + std::to_string(opset));
+      PassTest t(opset);
+      ir::Value* x = t.input("x", {2, 5, 4, 3});
+      std::vector<Attribute> attrs;
+      std::vector<ir::Value*> inputs = {x};
+      if (opset >= 18)
+        inputs.push_back(t.initializer("axes", Tensor::from_vector<int64_t>(DataType::kInt64, {2}, {-2, 1})));
+      else
+        attrs.push_back(Attribute::make_ints("axes", {-2, 1}));
+      t.output(t.node(op, inputs, std::move(attrs), "y"));
+      Tensor in = random_tensor({2, 5, 4, 3});
+      auto before = t.run({{"x", in}});
+      // ReduceMax stays: it propagates NaN, which the pools skip.
+      EXPECT_EQ(t.run_pass(passes::convert_conv_to_channels_last), op == "ReduceMean");
+      EXPECT_EQ(count_op(t.graph(), "ChannelsLastPool"), op == "ReduceMean" ? 1u : 0u);
+      EXPECT_EQ(t.graph().find_value("y")->shape().to_string(), "[2,1,1,3]");
+      testing::expect_close(t.run({{"x", in}}), before, 1e-5, 1e-5);
+    }
+  }
+}
+
+TEST(ChannelsLast, LeavesPoolsOutsideAChannelsLastRegionAlone) {
+  for (const std::string c : {"graph_input", "indices_used", "reduce_other_axes", "reduce_no_keepdims", "ceil_old_opset"}) {
+    SCOPED_TRACE(c);
+    PassTest t;
+    ir::Value* x = t.input("x", {1, 4, 6, 6});
+    if (c == "graph_input") {
+      t.output(t.node("MaxPool", {x}, {Attribute::make_ints("kernel_shape", {2, 2})}, "y"));
+    } else if (c == "reduce_other_axes" || c == "reduce_no_keepdims") {
+      std::vector<Attribute> attrs = {Attribute::make_ints("axes", c == "reduce_other_axes" ? std::vector<int64_t>{2, 3}
+                                                                                           : std::vector<int64_t>{1, 2})};
+      if (c == "reduce_no_keepdims") attrs.push_back(Attribute::make_int("keepdims", 0));
+      t.output(t.node("ReduceMean", {x}, std::move(attrs), "y"));
+    } else {
+      // The pool reads a channels-last conv, but its Indices are used / its ceil_mode needs opset 22.
+      ir::Value* conv = t.node("Conv", {x, t.initializer("w", random_tensor({4, 4, 1, 1}, 2))}, {}, "c");
+      std::vector<Attribute> attrs = {Attribute::make_ints("kernel_shape", {2, 2}), Attribute::make_ints("strides", {2, 2})};
+      if (c == "ceil_old_opset") attrs.push_back(Attribute::make_int("ceil_mode", 1));
+      t.output(t.node("MaxPool", {conv}, std::move(attrs), "y", "", c == "indices_used" ? 2 : 1));
+      if (c == "indices_used") t.output(t.last_node()->output(1));
+    }
+    Tensor in = random_tensor({1, 4, 6, 6});
+    auto before = t.run({{"x", in}});
+    t.run_level(GraphOptimizationLevel::kAll);
+    EXPECT_EQ(count_op(t.graph(), "ChannelsLastPool"), 0u);
+    testing::expect_close(t.run({{"x", in}}), before, 1e-5, 1e-5);
   }
 }
 

@@ -2,10 +2,13 @@
 // dims. Each (image, channel) plane is an independent task on the thread pool. 1-D and 2-D pools
 // take a direct loop over precomputed in-bounds window ranges; 3-D and up use a generic walk.
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "execution_providers/conv_pool_attributes.h"
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/families.h"
+#include "execution_providers/cpu/nn/pool_rows.h"
 #include "execution_providers/cpu/nn/window.h"
 
 namespace ferry::ep::cpu {
@@ -106,6 +109,70 @@ void pool_plane_2d(const T* x, T* y, int64_t* indices, int64_t index_base, const
   }
 }
 
+/// One float (image, channel) plane of a 2-D pool without Indices, row by row: the output
+/// columns whose window lies wholly inside the input ([c0, c1)) accumulate one kernel column
+/// at a time over the whole run (pool_rows.h); the border columns walk their in-bounds
+/// window. Same results as pool_plane_2d (which it replaces for float), except that a NaN is
+/// never taken as the maximum. `acc` holds cols.size() floats.
+template <PoolKind kind>
+void pool_plane_2d_rows(const float* x, float* y, const SpatialGeometry& g, const std::vector<WindowRange>& rows,
+                        const std::vector<WindowRange>& cols, int64_t c0, int64_t c1, bool include_pad, float* acc) {
+  const int64_t w_in = g.in[1], dh = g.dilation[0], dw = g.dilation[1], sw = g.stride[1], kw_size = g.kernel[1];
+  const int64_t ow_size = static_cast<int64_t>(cols.size());
+  constexpr float init = kind == PoolKind::kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+  for (size_t oh = 0; oh < rows.size(); ++oh) {
+    const WindowRange& rh = rows[oh];
+    std::fill(acc, acc + ow_size, init);
+    for (int64_t kh = rh.lo; kh < rh.hi; ++kh) {
+      const float* row = x + (rh.start + kh * dh) * w_in;
+      auto border = [&](int64_t ow) {
+        const WindowRange& rw = cols[static_cast<size_t>(ow)];
+        float a = acc[ow];
+        for (int64_t kw = rw.lo; kw < rw.hi; ++kw) {
+          const float v = row[rw.start + kw * dw];
+          if constexpr (kind == PoolKind::kMax)
+            a = v > a ? v : a;
+          else
+            a += v;
+        }
+        acc[ow] = a;
+      };
+      for (int64_t ow = 0; ow < c0; ++ow) border(ow);
+      for (int64_t ow = c1; ow < ow_size; ++ow) border(ow);
+      if (c1 > c0) {
+        const float* base = row + cols[static_cast<size_t>(c0)].start;
+        for (int64_t kw = 0; kw < kw_size; ++kw) {
+          if constexpr (kind == PoolKind::kMax)
+            pool_max_row(acc + c0, base + kw * dw, c1 - c0, sw);
+          else
+            pool_add_row(acc + c0, base + kw * dw, c1 - c0, sw);
+        }
+      }
+    }
+    for (int64_t ow = 0; ow < ow_size; ++ow) {
+      const WindowRange& rw = cols[static_cast<size_t>(ow)];
+      if constexpr (kind == PoolKind::kMax) {
+        // A window wholly in the padding gives lowest(), as pool_plane_2d does.
+        y[ow] = rh.hi > rh.lo && rw.hi > rw.lo ? acc[ow] : std::numeric_limits<float>::lowest();
+      } else {
+        const int64_t count = include_pad ? rh.pad_hi * rw.pad_hi : (rh.hi - rh.lo) * (rw.hi - rw.lo);
+        y[ow] = count > 0 ? acc[ow] / static_cast<float>(count) : 0.0f;
+      }
+    }
+    y += ow_size;
+  }
+}
+
+/// [c0, c1): the output columns whose whole window is inside the input, in one run.
+std::pair<int64_t, int64_t> interior_columns(const SpatialGeometry& g, const std::vector<WindowRange>& cols) {
+  const int64_t n = static_cast<int64_t>(cols.size());
+  int64_t c0 = 0;
+  while (c0 < n && !(cols[static_cast<size_t>(c0)].lo == 0 && cols[static_cast<size_t>(c0)].hi == g.kernel[1])) ++c0;
+  int64_t c1 = c0;
+  while (c1 < n && cols[static_cast<size_t>(c1)].lo == 0 && cols[static_cast<size_t>(c1)].hi == g.kernel[1]) ++c1;
+  return {c0, c1};
+}
+
 /// The 2-D view of a 1-D or 2-D geometry (height 1 for 1-D); nullopt-like empty for 3-D+.
 inline bool as_2d(const SpatialGeometry& g, SpatialGeometry& out) {
   if (g.in.size() == 2) {
@@ -122,6 +189,19 @@ inline bool as_2d(const SpatialGeometry& g, SpatialGeometry& out) {
   out.pad_end = lift(g.pad_end, 0);
   out.out = lift(g.out, 1);
   return true;
+}
+
+/// Every plane through pool_plane_2d_rows on the thread pool.
+template <PoolKind kind>
+void run_rows_2d(KernelContext& ctx, const float* px, float* py, int64_t planes, double cost, const SpatialGeometry& g,
+                 const std::vector<WindowRange>& rows, const std::vector<WindowRange>& cols, bool include_pad) {
+  const auto [c0, c1] = interior_columns(g, cols);
+  const int64_t in_size = g.in_size(), out_size = g.out_size();
+  ctx.thread_pool().parallel_for(planes, cost, [&](int64_t p0, int64_t p1) {
+    std::vector<float> acc(cols.size());
+    for (int64_t p = p0; p < p1; ++p)
+      pool_plane_2d_rows<kind>(px + p * in_size, py + p * out_size, g, rows, cols, c0, c1, include_pad, acc.data());
+  });
 }
 
 template <PoolKind kind>
@@ -158,6 +238,12 @@ class Pool final : public Kernel {
         SpatialGeometry g2;
         if (as_2d(g, g2)) {
           const auto rows = window_ranges(g2, 0), cols = window_ranges(g2, 1);
+          if constexpr (std::is_same_v<T, float>) {
+            if (pi == nullptr) {
+              run_rows_2d<PoolKind::kMax>(ctx, px, py, planes, cost, g2, rows, cols, false);
+              return;
+            }
+          }
           ctx.thread_pool().parallel_for(planes, cost, [&](int64_t p0, int64_t p1) {
             for (int64_t p = p0; p < p1; ++p)
               pool_plane_2d<PoolKind::kMax>(px + p * in_size, py + p * out_size, pi ? pi + p * out_size : nullptr,
@@ -194,6 +280,10 @@ class Pool final : public Kernel {
         SpatialGeometry g2;
         if (as_2d(g, g2)) {
           const auto rows = window_ranges(g2, 0), cols = window_ranges(g2, 1);
+          if constexpr (std::is_same_v<T, float>) {
+            run_rows_2d<PoolKind::kAverage>(ctx, px, py, planes, cost, g2, rows, cols, include_pad);
+            return;
+          }
           ctx.thread_pool().parallel_for(planes, cost, [&](int64_t p0, int64_t p1) {
             for (int64_t p = p0; p < p1; ++p)
               pool_plane_2d<PoolKind::kAverage>(px + p * in_size, py + p * out_size, nullptr, 0, g2, rows, cols,
@@ -259,7 +349,10 @@ class GlobalAveragePool final : public Kernel {
 
 }  // namespace
 
+void register_channels_last_pool_kernels(KernelRegistry& r);  // nn/pool_channels_last.cc
+
 void register_pool_kernels(KernelRegistry& r) {
+  register_channels_last_pool_kernels(r);
   r.add("MaxPool", {1, 8, 10, 11, 12, 22}, make_kernel<Pool<PoolKind::kMax>>, MaxPoolTypes::dtypes())
       .supports = max_pool_supports;
   r.add("AveragePool", {7, 10, 11, 19, 22}, make_kernel<Pool<PoolKind::kAverage>>, FloatTypes::dtypes());

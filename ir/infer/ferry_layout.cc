@@ -1,0 +1,74 @@
+// Inference for the ferry domain's layout ops (ir/ferry_schemas_layout.cc): ChannelsLastPool has
+// the ONNX pool's output shape with the channel axis last, [N, o1..ok, C].
+#include "ir/infer/common.h"
+
+namespace ferry::ir::infer {
+
+namespace {
+
+std::vector<int64_t> ints_or(const Node& n, const std::string& name, size_t count, int64_t dflt) {
+  std::vector<int64_t> v = n.get_ints(name, {});
+  return v.empty() ? std::vector<int64_t>(count, dflt) : v;
+}
+
+void channels_last_pool(InferenceContext& ctx) {
+  const Node& n = ctx.node();
+  const DataType dt = input_dtype(ctx, 0);
+  const std::string mode = n.get_string("mode", "");
+  const bool global = mode == "GlobalAveragePool" || mode == "GlobalMaxPool";
+  if (!global && mode != "MaxPool" && mode != "AveragePool")
+    ctx.fail("attribute 'mode' is \"" + mode + "\"; valid: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool");
+  const Shape* x = ranked_shape(ctx, 0);
+  if (!x) return ctx.set_output_type(0, Type::tensor(dt));
+  if (x->rank() < 3 || x->rank() > 5)
+    ctx.fail("input 'X' has shape " + x->to_string() + ", expected rank 3..5 (N, spatial dims, C)");
+  const size_t spatial = x->rank() - 2;
+  std::vector<Dim> out = {x->dims[0]};
+  if (global) {
+    out.resize(spatial + 1, Dim(1));
+    out.push_back(x->dims.back());
+    return ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(out))));
+  }
+  const std::vector<int64_t> kernel = n.get_ints("kernel_shape", {});
+  const std::vector<int64_t> strides = ints_or(n, "strides", spatial, 1);
+  const std::vector<int64_t> dilations = ints_or(n, "dilations", spatial, 1);
+  const std::vector<int64_t> pads = ints_or(n, "pads", 2 * spatial, 0);
+  if (kernel.size() != spatial || strides.size() != spatial || dilations.size() != spatial ||
+      pads.size() != 2 * spatial)
+    ctx.fail("kernel_shape, strides, dilations and pads must have " + std::to_string(spatial) + " (pads " +
+             std::to_string(2 * spatial) + ") values for X " + x->to_string());
+  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  const bool ceil_mode = n.get_int("ceil_mode", 0) != 0;
+  for (size_t i = 0; i < spatial; ++i) {
+    if (strides[i] < 1 || dilations[i] < 1 || kernel[i] < 1)
+      ctx.fail("kernel_shape, strides and dilations must be positive");
+    const Dim& in = x->dims[1 + i];
+    const int64_t effective = (kernel[i] - 1) * dilations[i] + 1;
+    Dim o;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      o = ceil_div(in, Dim(strides[i]));
+    } else if (auto_pad == "VALID") {
+      o = floor_div(in - Dim(effective), Dim(strides[i])) + Dim(1);
+    } else if (auto_pad == "NOTSET" || auto_pad.empty()) {
+      const Dim span = in + Dim(pads[i] + pads[i + spatial]) - Dim(effective);
+      o = (ceil_mode ? ceil_div(span, Dim(strides[i])) : floor_div(span, Dim(strides[i]))) + Dim(1);
+      // The last ceil-mode window starts inside the input or the left padding (opset 22's rule).
+      if (ceil_mode && o.is_constant() && in.is_constant() && (o.value() - 1) * strides[i] >= in.value() + pads[i])
+        o = o - Dim(1);
+    } else {
+      ctx.fail("attribute 'auto_pad' is \"" + auto_pad + "\"; valid: NOTSET, SAME_UPPER, SAME_LOWER, VALID");
+    }
+    if (o.is_constant() && o.value() < 1)
+      ctx.fail("input X " + x->to_string() + " is too small for kernel " + std::to_string(kernel[i]) +
+               " on spatial axis " + std::to_string(i));
+    out.push_back(o);
+  }
+  out.push_back(x->dims.back());
+  ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(out))));
+}
+
+}  // namespace
+
+void register_ferry_layout() { register_inference("ferry", "ChannelsLastPool", 1, channels_last_pool); }
+
+}  // namespace ferry::ir::infer
