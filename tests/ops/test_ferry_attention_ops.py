@@ -10,8 +10,10 @@ MultiHeadAttention cases: plain, explicit and default scale, biases of rank 1-4 
 either way (a bias may also broadcast the scores up), batch and head broadcasting between query,
 key and value (MQA), a value head size of its own, causal with and without a cache, NaN-to-zero
 on a fully masked row, double (against the same computation in numpy: onnxruntime's double path
-is float-accurate), the "BSHD" layouts (the reference transposes them), and a larger case that
-spans several threads. ferry.RotaryEmbedding: against ai.onnx RotaryEmbedding-23 in
+is float-accurate), the "BSHD" layouts (the reference transposes them), a larger case that
+spans several threads, and cases whose query rows span several of the float path's 64-row blocks
+(causal blocks ending inside the cache, more queries than keys, odd head sizes); each at 1 and 2
+threads. ferry.RotaryEmbedding: against ai.onnx RotaryEmbedding-23 in
 onnxruntime, and its fusion from a TorchScript export of HF's rotary code.
 
     FERRY_BUILD_DIR=build PYTHONPATH=build/python .venv/bin/python -m pytest tests/ops/test_ferry_attention_ops.py -q
@@ -80,6 +82,15 @@ CASES = [
          is_causal=1, outputs=3, bshd="qkvo"),
     Case("large", (3, 8, 37, 16), (3, 8, 29, 16), (3, 8, 29, 16), past=((3, 8, 8, 16), (3, 8, 8, 16)),
          bias=(3, 1, 1, 37), is_causal=1, outputs=3),
+    # Float path: query rows in several blocks of 64 (the last one partial), odd head sizes,
+    # causal blocks that stop inside the cache or the new keys, and more queries than keys.
+    Case("blocks_bshd_bias", (2, 3, 150, 13), (2, 3, 150, 13), (2, 3, 150, 7), bias=(2, 1, 1, 150), bshd="qkvo"),
+    Case("blocks_causal_past_bshd", (2, 2, 130, 9), (2, 2, 130, 9), (2, 2, 130, 11),
+         past=((2, 2, 70, 9), (2, 2, 70, 11)), is_causal=1, outputs=3, bshd="qkvo"),
+    Case("blocks_causal_full_bias", (1, 2, 140, 5), (1, 2, 140, 5), (1, 2, 140, 5), bias=(1, 2, 140, 140),
+         is_causal=1),
+    Case("causal_more_queries_than_keys", (2, 2, 70, 8), (2, 2, 5, 8), (2, 2, 5, 8), is_causal=1, nan_to_zero=1),
+    Case("blocks_mqa_key_broadcast_bias", (2, 4, 100, 16), (1, 1, 90, 16), (2, 1, 90, 16), bias=(2, 4, 100, 1)),
 ]
 
 
@@ -192,8 +203,9 @@ def numpy_reference(case: Case, feeds: dict) -> list:
     return [(p @ v).astype(case.dtype), k, v][:case.outputs]
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_multi_head_attention(case: Case) -> None:
+def test_multi_head_attention(case: Case, threads: int) -> None:
     feeds = inputs_of(case)
     if case.dtype == F64:
         expected = numpy_reference(case, feeds)
@@ -201,6 +213,7 @@ def test_multi_head_attention(case: Case) -> None:
         expected = ort.InferenceSession(unfused_model(case, feeds), providers=["CPUExecutionProvider"]).run(None, feeds)
     options = ferry.SessionOptions()
     options.graph_optimization_level = ferry.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = threads
     got = ferry.InferenceSession(fused_model(case, feeds), options, providers=["CPUExecutionProvider"]).run(None, feeds)
     tol = 1e-10 if case.dtype == F64 else 1e-5
     assert len(got) == len(expected) == case.outputs

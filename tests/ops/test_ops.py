@@ -135,6 +135,10 @@ POOLS = [
     ("1d", (2, 3, 11), {"kernel_shape": [3], "strides": [2]}),
     ("3d", (1, 2, 5, 6, 7), {"kernel_shape": [2, 3, 2], "strides": [1, 2, 2]}),
     ("global_like", (1, 3, 5, 5), {"kernel_shape": [5, 5]}),
+    # Wide rows: long runs of interior output columns (the float row path) between border ones.
+    ("stem_like", (1, 3, 17, 38), {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    ("stride3", (2, 2, 13, 41), {"kernel_shape": [3, 2], "strides": [3, 3], "pads": [0, 1, 1, 1]}),
+    ("wide_1d", (1, 2, 53), {"kernel_shape": [4], "strides": [1], "pads": [2, 1]}),
 ]
 POOLS_CEIL = [
     ("ceil", (1, 2, 7, 7), {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1}),
@@ -222,6 +226,8 @@ TRANSPOSES = [
     ((3, 4), None), ((3, 4), [1, 0]), ((2, 3, 4), None), ((2, 3, 4), [0, 2, 1]), ((2, 3, 4), [1, 0, 2]),
     ((2, 3, 4, 5), [0, 2, 3, 1]), ((2, 3, 4, 5), [0, 3, 1, 2]), ((2, 3, 4, 5), [3, 1, 2, 0]), ((1, 5, 1, 7), [3, 2, 1, 0]),
     ((67, 45), [1, 0]), ((3, 1, 4), [2, 1, 0]), ((0, 3), [1, 0]), ((2, 3, 4, 5, 6), [4, 2, 0, 3, 1]), ((7,), [0]),
+    # 2-D kernel: few input rows (NCHW -> NHWC) and 32x32 tiles with partial edges, both split over threads.
+    ((1, 3, 50, 61), [0, 2, 3, 1]), ((2, 5, 3000), [0, 2, 1]), ((77, 1000), [1, 0]),
 ]
 for shape, perm in TRANSPOSES:
     attrs = {} if perm is None else {"perm": perm}

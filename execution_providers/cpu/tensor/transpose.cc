@@ -41,16 +41,34 @@ Collapsed collapse(const std::vector<int64_t>& shape, const std::vector<int64_t>
   return c;
 }
 
+/// Inputs with at most this many rows are transposed by output rows.
+constexpr int64_t kFewRows = 16;
+
+/// out[j, i] = in[i, j] for input rows [r0, r1), in 32x32 tiles, each written output row by output
+/// row (contiguous stores, strided loads in L1).
 template <typename T>
 void transpose_2d(const T* in, T* out, int64_t rows, int64_t cols, int64_t r0, int64_t r1) {
-  // out[j, i] = in[i, j] for input rows [r0, r1), in 32x32 tiles.
   constexpr int64_t kTile = 32;
   for (int64_t i0 = r0; i0 < r1; i0 += kTile)
     for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
       const int64_t i1 = std::min(r1, i0 + kTile), j1 = std::min(cols, j0 + kTile);
-      for (int64_t i = i0; i < i1; ++i)
-        for (int64_t j = j0; j < j1; ++j) out[j * rows + i] = in[i * cols + j];
+      for (int64_t j = j0; j < j1; ++j) {
+        T* dst = out + j * rows;
+        const T* src = in + j;
+        for (int64_t i = i0; i < i1; ++i) dst[i] = src[i * cols];
+      }
     }
+}
+
+/// out[j, i] = in[i, j] for output rows [c0, c1) of an input with few rows (e.g. NCHW -> NHWC with
+/// 3 channels): each output row is written whole, so threads split by output rows never share a
+/// cache line of the output.
+template <typename T>
+void transpose_few_rows(const T* in, T* out, int64_t rows, int64_t cols, int64_t c0, int64_t c1) {
+  for (int64_t j = c0; j < c1; ++j) {
+    T* dst = out + j * rows;
+    for (int64_t i = 0; i < rows; ++i) dst[i] = in[i * cols + j];
+  }
 }
 
 class Transpose final : public Kernel {
@@ -103,6 +121,16 @@ class Transpose final : public Kernel {
     if ((r == 2) || (r == 3 && c.perm[0] == 0 && c.perm[1] == 2 && c.perm[2] == 1)) {
       const int64_t batch = r == 3 ? c.in_dims[0] : 1;
       const int64_t rows = c.in_dims[r - 2], cols = c.in_dims[r - 1];
+      if (rows <= kFewRows) {
+        pool.parallel_for(batch * cols, static_cast<double>(rows), [&](int64_t b, int64_t e) {
+          while (b < e) {
+            const int64_t bi = b / cols, c0 = b % cols, c1 = std::min(cols, c0 + (e - b));
+            transpose_few_rows(in + bi * rows * cols, out + bi * rows * cols, rows, cols, c0, c1);
+            b += c1 - c0;
+          }
+        });
+        return;
+      }
       pool.parallel_for(batch * rows, static_cast<double>(cols), [&](int64_t b, int64_t e) {
         while (b < e) {
           const int64_t bi = b / rows, r0 = b % rows, r1 = std::min(rows, r0 + (e - b));
