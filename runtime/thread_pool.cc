@@ -16,8 +16,11 @@ namespace ferry::runtime {
 
 namespace {
 
-// Work below this many nanoseconds is not worth waking another thread for.
-constexpr double kMinChunkCostNs = 20000.0;
+// Work below this many nanoseconds is not worth waking another thread for: with passive waiting
+// (python/ferry/__init__.py) a parallel region costs 30-50 us of wake-up and join on a 2-core VM,
+// so work under 2 * kMinChunkCostNs runs whole on the calling thread (splitting 40 us of
+// Transpose made it 3x slower).
+constexpr double kMinChunkCostNs = 50000.0;
 // Chunks per thread: a few, so that uneven chunks and busy threads balance out.
 constexpr int64_t kChunksPerThread = 4;
 

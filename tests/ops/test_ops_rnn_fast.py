@@ -2,7 +2,8 @@
 (packed at session creation) and weights fed at run time (packed per run), hidden sizes around the
 16-unit block, batches around the 4-row GEMM tile, both directions, sequence_lens, initial states,
 peepholes, clip, input_forget, linear_before_reset 0/1 and layout 1, at 1 and 2 intra-op threads,
-against onnxruntime.
+against onnxruntime. Hidden sizes of a few hundred make each time step costly enough that the
+recurrence runs on a team of threads (runtime/parallel_steps.h); those run at 1, 2 and 3 threads.
 
     FERRY_BUILD_DIR=build PYTHONPATH=build/python .venv/bin/python -m pytest tests/ops/test_ops_rnn_fast.py -q
 """
@@ -156,6 +157,36 @@ def test_layout1_constant_weights(op, threads):
     for i in range(1, n_out):
         np.testing.assert_allclose(got[i], want[i].transpose(1, 0, 2), rtol=1e-5, atol=1e-5)
 
+
+# (op, seq, batch, input, hidden, direction, extra attributes): steps big enough to be split over
+# threads (several hundred units; batches of 1 and 3 with sequence_lens), and one just below the
+# split threshold (LSTM hidden 150 at batch 1).
+TEAM_CASES = [
+    ("LSTM", 9, 1, 13, 150, "forward", {}),
+    ("LSTM", 7, 3, 10, 150, "bidirectional", {}),
+    ("LSTM", 6, 1, 21, 257, "reverse", {"input_forget": 1}),
+    ("GRU", 8, 1, 11, 200, "bidirectional", {"linear_before_reset": 1}),
+    ("GRU", 8, 3, 11, 200, "bidirectional", {"linear_before_reset": 0}),
+    ("GRU", 5, 2, 6, 241, "reverse", {"linear_before_reset": 0}),
+    ("RNN", 6, 2, 7, 333, "forward", {}),
+    ("RNN", 4, 1, 5, 400, "bidirectional", {}),
+]
+
+
+@pytest.mark.parametrize("case", TEAM_CASES, ids=[f"{c[0]}-s{c[1]}b{c[2]}h{c[4]}-{c[5]}-{c[6]}" for c in TEAM_CASES])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_recurrence_on_threads(case, threads):
+    op, seq, batch, inp, hidden, direction, extra = case
+    dirs = 2 if direction == "bidirectional" else 1
+    n_out = 3 if op == "LSTM" else 2
+    attrs = {"hidden_size": hidden, "direction": direction, **extra}
+    arrays, names, consts = make_case(op, seq, batch, inp, hidden, dirs, True, lens=batch > 1, h0=True, c0=True,
+                                      peep=op == "LSTM", seed=f"team{case}")
+    want = expected(op, arrays, names, attrs, n_out)
+    model, feed = build(op, arrays, names, consts, attrs, n_out)
+    got = run_ferry(model, feed, threads)
+    for i, (g, e) in enumerate(zip(got, want)):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5, err_msg=f"output {i}")
 
 def test_activation_range():
     """Vectorized sigmoid/tanh over the whole float range (tiny, large, saturating, +-0, odd lengths)

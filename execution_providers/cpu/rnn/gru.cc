@@ -97,8 +97,9 @@ class Gru final : public Kernel {
   /// product), else z,r first and h after the reset gate is known.
   std::vector<int64_t> r_splits() const { return linear_before_reset_ ? std::vector<int64_t>{3} : std::vector<int64_t>{2, 1}; }
 
-  /// Float path: packed weights, all-steps input projection, per-step work split over blocks of
-  /// hidden units (one phase with linear_before_reset, two without: r (.) H needs every unit).
+  /// Float path: packed weights, all-steps input projection, then the recurrence with every
+  /// direction in lockstep, split over blocks of hidden units: one phase per time step with
+  /// linear_before_reset, two without (r (.) H needs every unit before the candidate's GEMM).
   void run_fast(const KernelContext& ctx, const Geometry& g, const Inputs& in, const Outputs<float>& out) const {
     const runtime::ThreadPool& pool = ctx.thread_pool();
     const int64_t H = g.hidden, B = g.batch;
@@ -111,101 +112,116 @@ class Gru final : public Kernel {
     constexpr int64_t kB = PackedGates::kBlock;
     const int64_t hp = pw.dirs[0][0].padded_hidden(), blocks = pw.dirs[0][0].blocks, ldx = 3 * hp;
     const int64_t rows = g.seq * B;
-    std::vector<float> xw(static_cast<size_t>(rows * ldx)), hr(static_cast<size_t>(B * 3 * hp));
-    std::vector<float> bias(static_cast<size_t>(ldx)), rbh(static_cast<size_t>(H));
-    std::vector<float> h_prev(static_cast<size_t>(B * H)), h_next(static_cast<size_t>(B * H)), rh(static_cast<size_t>(B * H));
+    struct Direction {
+      bool reverse;
+      std::vector<float> xw, hr, rbh, rh, h[2];  // h[s % 2]: the state time step s reads
+    };
+    std::vector<Direction> dirs(static_cast<size_t>(g.dirs));
+    std::vector<float> bias(static_cast<size_t>(ldx));
     for (int64_t d = 0; d < g.dirs; ++d) {
-      const bool reverse = attrs_.direction == "reverse" || d == 1;
-      const auto& act = attrs_.activations[d];
+      Direction& dir = dirs[static_cast<size_t>(d)];
+      dir.reverse = attrs_.direction == "reverse" || d == 1;
+      dir.xw.resize(static_cast<size_t>(rows * ldx));
+      dir.hr.resize(static_cast<size_t>(B * ldx));
+      dir.rbh.assign(static_cast<size_t>(H), 0.0f);
+      dir.rh.resize(static_cast<size_t>(B * H));
+      dir.h[0].resize(static_cast<size_t>(B * H));
+      dir.h[1].resize(static_cast<size_t>(B * H));
       // Input-side bias: Wb for every gate, plus Rb where it is not inside the reset product.
       std::fill(bias.begin(), bias.end(), 0.0f);
-      std::fill(rbh.begin(), rbh.end(), 0.0f);
       if (b) {
         const float* pb = b->data<float>() + d * 6 * H;
         for (int64_t i = 0; i < 3 * H; ++i)
           bias[(i / H) * hp + i % H] = pb[i] + (i < 2 * H || !lbr ? pb[3 * H + i] : 0.0f);
-        for (int64_t i = 0; i < H; ++i) rbh[i] = pb[5 * H + i];
+        for (int64_t i = 0; i < H; ++i) dir.rbh[i] = pb[5 * H + i];
       }
-      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], xw.data(), ldx, bias.data());
+      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw.data(), ldx, bias.data());
       for (int64_t bi = 0; bi < B; ++bi)
-        for (int64_t i = 0; i < H; ++i) h_prev[bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
-      const double cost = static_cast<double>(B * 3 * kB * H) * kGemmNsPerMac;
-      // z and r for units [a, a+n) of active rows, in hr's z and r columns (ld 3*hp).
-      auto zr_gates = [&](int64_t s, int64_t bi, int64_t a, int64_t n) {
-        const float* xr = xw.data() + g.x_row(g.time(s, bi, reverse), bi) * ldx + a;
-        float* z = hr.data() + bi * 3 * hp + a;
-        float* r = z + hp;
-        for (int64_t i = 0; i < n; ++i) {
-          z[i] += xr[i];
-          r[i] += xr[hp + i];
-        }
-        clip_values(z, n, attrs_);
-        clip_values(r, n, attrs_);
-        apply_fast(act[0], z, n);
-        apply_fast(act[0], r, n);
-      };
-      // Candidate (in cand, already holding its recurrent part) and the new state.
-      auto finish = [&](int64_t s, int64_t bi, int64_t a, int64_t n, float* cand) {
-        const int64_t t = g.time(s, bi, reverse);
-        const float* xh = xw.data() + g.x_row(t, bi) * ldx + 2 * hp + a;
-        const float* z = hr.data() + bi * 3 * hp + a;
-        const float* hp_row = h_prev.data() + bi * H + a;
-        float* hn = h_next.data() + bi * H + a;
-        for (int64_t i = 0; i < n; ++i) cand[i] += xh[i];
-        clip_values(cand, n, attrs_);
-        apply_fast(act[1], cand, n);
-        for (int64_t i = 0; i < n; ++i) hn[i] = (1.0f - z[i]) * cand[i] + z[i] * hp_row[i];
-        if (out.y) std::copy_n(hn, n, out.y + g.y_offset(t, d, bi) + a);
-      };
-      for (int64_t s = 0; s < g.seq; ++s) {
-        if (lbr) {
-          pool.parallel_for(blocks, cost, [&](int64_t u0, int64_t u1) {
-            gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, hr.data(), 3 * hp, nullptr);
-            const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
-            for (int64_t bi = 0; bi < B && n > 0; ++bi) {
-              if (s >= g.lengths[bi]) {
-                std::copy_n(h_prev.data() + bi * H + a, n, h_next.data() + bi * H + a);
-                continue;
-              }
-              zr_gates(s, bi, a, n);
-              float* r = hr.data() + bi * 3 * hp + hp + a;
-              float* cand = r + hp;
-              for (int64_t i = 0; i < n; ++i) cand[i] = r[i] * (cand[i] + rbh[a + i]);
-              finish(s, bi, a, n, cand);
-            }
-          });
-        } else {
-          pool.parallel_for(blocks, cost * 2 / 3, [&](int64_t u0, int64_t u1) {
-            gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, hr.data(), 3 * hp, nullptr);
-            const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
-            for (int64_t bi = 0; bi < B && n > 0; ++bi) {
-              float* rhr = rh.data() + bi * H + a;
-              if (s >= g.lengths[bi]) {
-                std::fill_n(rhr, n, 0.0f);
-                continue;
-              }
-              zr_gates(s, bi, a, n);
-              const float* r = hr.data() + bi * 3 * hp + hp + a;
-              for (int64_t i = 0; i < n; ++i) rhr[i] = r[i] * h_prev[bi * H + a + i];
-            }
-          });
-          pool.parallel_for(blocks, cost / 3, [&](int64_t u0, int64_t u1) {
-            gate_gemm(rh.data(), H, B, pr.dirs[d][1], u0, u1, hr.data() + 2 * hp, 3 * hp, nullptr);
-            const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
-            for (int64_t bi = 0; bi < B && n > 0; ++bi) {
-              if (s >= g.lengths[bi]) {
-                std::copy_n(h_prev.data() + bi * H + a, n, h_next.data() + bi * H + a);
-                continue;
-              }
-              finish(s, bi, a, n, hr.data() + bi * 3 * hp + 2 * hp + a);
-            }
-          });
-        }
-        h_prev.swap(h_next);
-      }
-      if (out.y_h)
-        for (int64_t bi = 0; bi < B; ++bi) write_final_state(out.y_h + g.state_offset(d, bi), h_prev.data() + bi * H, H, g, bi);
+        for (int64_t i = 0; i < H; ++i) dir.h[0][bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
     }
+    // z and r for units [a, a+n) of active rows, in hr's z and r columns (ld 3*hp).
+    auto zr_gates = [&](Direction& dir, const auto& act, int64_t s, int64_t bi, int64_t a, int64_t n) {
+      const float* xr = dir.xw.data() + g.x_row(g.time(s, bi, dir.reverse), bi) * ldx + a;
+      float* z = dir.hr.data() + bi * ldx + a;
+      float* r = z + hp;
+      for (int64_t i = 0; i < n; ++i) {
+        z[i] += xr[i];
+        r[i] += xr[hp + i];
+      }
+      clip_values(z, n, attrs_);
+      clip_values(r, n, attrs_);
+      apply_fast(act[0], z, n);
+      apply_fast(act[0], r, n);
+    };
+    // Candidate (in cand, already holding its recurrent part) and the new state.
+    auto finish = [&](Direction& dir, int64_t d, int64_t s, int64_t bi, int64_t a, int64_t n, float* cand) {
+      const int64_t t = g.time(s, bi, dir.reverse);
+      const float* xh = dir.xw.data() + g.x_row(t, bi) * ldx + 2 * hp + a;
+      const float* z = dir.hr.data() + bi * ldx + a;
+      const float* hp_row = dir.h[s % 2].data() + bi * H + a;
+      float* hn = dir.h[(s + 1) % 2].data() + bi * H + a;
+      for (int64_t i = 0; i < n; ++i) cand[i] += xh[i];
+      clip_values(cand, n, attrs_);
+      apply_fast(attrs_.activations[d][1], cand, n);
+      for (int64_t i = 0; i < n; ++i) hn[i] = (1.0f - z[i]) * cand[i] + z[i] * hp_row[i];
+      if (out.y) std::copy_n(hn, n, out.y + g.y_offset(t, d, bi) + a);
+    };
+    if (lbr) {
+      run_recurrence(pool, g.seq, g.dirs, blocks, block_cost_ns(pr.dirs[0][0], B),
+                     [&](int64_t s, int64_t d, int64_t u0, int64_t u1) {
+        Direction& dir = dirs[static_cast<size_t>(d)];
+        const std::vector<float>& h_prev = dir.h[s % 2];
+        gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, dir.hr.data(), ldx, nullptr);
+        const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
+        for (int64_t bi = 0; bi < B && n > 0; ++bi) {
+          if (s >= g.lengths[bi]) {
+            std::copy_n(h_prev.data() + bi * H + a, n, dir.h[(s + 1) % 2].data() + bi * H + a);
+            continue;
+          }
+          zr_gates(dir, attrs_.activations[d], s, bi, a, n);
+          float* r = dir.hr.data() + bi * ldx + hp + a;
+          float* cand = r + hp;
+          for (int64_t i = 0; i < n; ++i) cand[i] = r[i] * (cand[i] + dir.rbh[a + i]);
+          finish(dir, d, s, bi, a, n, cand);
+        }
+      });
+    } else {
+      // Steps 2s and 2s + 1 are time step s's two phases.
+      const double cost = (block_cost_ns(pr.dirs[0][0], B) + block_cost_ns(pr.dirs[0][1], B)) / 2;
+      run_recurrence(pool, 2 * g.seq, g.dirs, blocks, cost, [&](int64_t step, int64_t d, int64_t u0, int64_t u1) {
+        Direction& dir = dirs[static_cast<size_t>(d)];
+        const int64_t s = step / 2;
+        const std::vector<float>& h_prev = dir.h[s % 2];
+        const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
+        if (step % 2 == 0) {
+          gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, dir.hr.data(), ldx, nullptr);
+          for (int64_t bi = 0; bi < B && n > 0; ++bi) {
+            float* rhr = dir.rh.data() + bi * H + a;
+            if (s >= g.lengths[bi]) {
+              std::fill_n(rhr, n, 0.0f);
+              continue;
+            }
+            zr_gates(dir, attrs_.activations[d], s, bi, a, n);
+            const float* r = dir.hr.data() + bi * ldx + hp + a;
+            for (int64_t i = 0; i < n; ++i) rhr[i] = r[i] * h_prev[bi * H + a + i];
+          }
+          return;
+        }
+        gate_gemm(dir.rh.data(), H, B, pr.dirs[d][1], u0, u1, dir.hr.data() + 2 * hp, ldx, nullptr);
+        for (int64_t bi = 0; bi < B && n > 0; ++bi) {
+          if (s >= g.lengths[bi]) {
+            std::copy_n(h_prev.data() + bi * H + a, n, dir.h[(s + 1) % 2].data() + bi * H + a);
+            continue;
+          }
+          finish(dir, d, s, bi, a, n, dir.hr.data() + bi * ldx + 2 * hp + a);
+        }
+      });
+    }
+    if (out.y_h)
+      for (int64_t d = 0; d < g.dirs; ++d)
+        for (int64_t bi = 0; bi < B; ++bi)
+          write_final_state(out.y_h + g.state_offset(d, bi), dirs[static_cast<size_t>(d)].h[g.seq % 2].data() + bi * H,
+                            H, g, bi);
   }
 
   RecurrentAttributes attrs_;

@@ -115,8 +115,9 @@ class Lstm final : public Kernel {
     }
   }
 
-  /// Float path: packed weights, all-steps input projection, per-step work split over blocks of
-  /// hidden units (each task: recurrent GEMM of its units' four gates, then their update).
+  /// Float path: packed weights, all-steps input projection, then the recurrence with every
+  /// direction in lockstep, split over blocks of hidden units (each task: recurrent GEMM of its
+  /// units' four gates, then their update).
   void run_fast(const KernelContext& ctx, const Geometry& g, const Inputs& in, const Outputs<float>& out) const {
     const runtime::ThreadPool& pool = ctx.thread_pool();
     const int64_t H = g.hidden, B = g.batch;
@@ -129,79 +130,90 @@ class Lstm final : public Kernel {
     const PackedWeights& pr = packed_r_.empty() ? (local_r = pack_weights(*in.t[2], H, {4})) : packed_r_;
     const int64_t hp = pw.dirs[0][0].padded_hidden(), blocks = pw.dirs[0][0].blocks, ldg = 4 * hp;
     const int64_t rows = g.seq * B;
-    std::vector<float> xw(static_cast<size_t>(rows * ldg)), gates(static_cast<size_t>(B * ldg));
-    std::vector<float> bias(static_cast<size_t>(ldg)), peep(static_cast<size_t>(3 * H));
-    std::vector<float> h_prev(static_cast<size_t>(B * H)), h_next(static_cast<size_t>(B * H)), c(static_cast<size_t>(B * H));
+    struct Direction {
+      bool reverse;
+      std::vector<float> xw, gates, peep, c, h[2];  // h[s % 2]: the state step s reads
+    };
+    std::vector<Direction> dirs(static_cast<size_t>(g.dirs));
+    std::vector<float> bias(static_cast<size_t>(ldg));
     for (int64_t d = 0; d < g.dirs; ++d) {
-      const bool reverse = attrs_.direction == "reverse" || d == 1;
-      const auto& act = attrs_.activations[d];
+      Direction& dir = dirs[static_cast<size_t>(d)];
+      dir.reverse = attrs_.direction == "reverse" || d == 1;
+      dir.xw.resize(static_cast<size_t>(rows * ldg));
+      dir.gates.resize(static_cast<size_t>(B * ldg));
+      dir.peep.assign(static_cast<size_t>(3 * H), 0.0f);
+      dir.c.resize(static_cast<size_t>(B * H));
+      dir.h[0].resize(static_cast<size_t>(B * H));
+      dir.h[1].resize(static_cast<size_t>(B * H));
       std::fill(bias.begin(), bias.end(), 0.0f);
       if (b)
         for (int64_t gi = 0; gi < 4; ++gi)
           for (int64_t i = 0; i < H; ++i)
             bias[gi * hp + i] = b->data<float>()[d * 8 * H + gi * H + i] + b->data<float>()[d * 8 * H + 4 * H + gi * H + i];
-      std::fill(peep.begin(), peep.end(), 0.0f);
-      if (p) std::copy_n(p->data<float>() + d * 3 * H, 3 * H, peep.begin());
-      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], xw.data(), ldg, bias.data());
+      if (p) std::copy_n(p->data<float>() + d * 3 * H, 3 * H, dir.peep.begin());
+      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw.data(), ldg, bias.data());
       for (int64_t bi = 0; bi < B; ++bi)
         for (int64_t i = 0; i < H; ++i) {
-          h_prev[bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
-          c[bi * H + i] = c0 ? c0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
+          dir.h[0][bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
+          dir.c[bi * H + i] = c0 ? c0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
         }
-      const PackedGates& r = pr.dirs[d][0];
-      const double cost = static_cast<double>(B * 4 * PackedGates::kBlock * H) * kGemmNsPerMac;
-      for (int64_t s = 0; s < g.seq; ++s) {
-        pool.parallel_for(blocks, cost, [&](int64_t u0, int64_t u1) {
-          gate_gemm(h_prev.data(), H, B, r, u0, u1, gates.data(), ldg, nullptr);
-          const int64_t a = u0 * PackedGates::kBlock, n = std::min(u1 * PackedGates::kBlock, H) - a;
-          if (n <= 0) return;
-          for (int64_t bi = 0; bi < B; ++bi) {
-            float* hn = h_next.data() + bi * H + a;
-            if (s >= g.lengths[bi]) {
-              std::copy_n(h_prev.data() + bi * H + a, n, hn);
-              continue;
-            }
-            const int64_t t = g.time(s, bi, reverse);
-            const float* xr = xw.data() + g.x_row(t, bi) * ldg + a;
-            float* gi = gates.data() + bi * ldg + a;
-            float* go = gi + hp;
-            float* gf = gi + 2 * hp;
-            float* gc = gi + 3 * hp;
-            float* cs = c.data() + bi * H + a;
-            const float* pi = peep.data() + a;
-            const float* po = pi + H;
-            const float* pf = pi + 2 * H;
-            for (int64_t i = 0; i < n; ++i) {
-              gi[i] += xr[i] + pi[i] * cs[i];
-              gf[i] += xr[2 * hp + i] + pf[i] * cs[i];
-              gc[i] += xr[3 * hp + i];
-              go[i] += xr[hp + i];
-            }
-            clip_values(gi, n, attrs_);
-            clip_values(gf, n, attrs_);
-            clip_values(gc, n, attrs_);
-            apply_fast(act[0], gi, n);
-            if (input_forget_) {
-              for (int64_t i = 0; i < n; ++i) gf[i] = 1.0f - gi[i];
-            } else {
-              apply_fast(act[0], gf, n);
-            }
-            apply_fast(act[1], gc, n);
-            for (int64_t i = 0; i < n; ++i) cs[i] = gf[i] * cs[i] + gi[i] * gc[i];
-            for (int64_t i = 0; i < n; ++i) go[i] += po[i] * cs[i];
-            clip_values(go, n, attrs_);
-            apply_fast(act[0], go, n);
-            std::copy_n(cs, n, hn);
-            apply_fast(act[2], hn, n);
-            for (int64_t i = 0; i < n; ++i) hn[i] *= go[i];
-            if (out.y) std::copy_n(hn, n, out.y + g.y_offset(t, d, bi) + a);
-          }
-        });
-        h_prev.swap(h_next);
-      }
+    }
+    const double cost = block_cost_ns(pr.dirs[0][0], B);
+    run_recurrence(pool, g.seq, g.dirs, blocks, cost, [&](int64_t s, int64_t d, int64_t u0, int64_t u1) {
+      Direction& dir = dirs[static_cast<size_t>(d)];
+      const std::vector<float>& h_prev = dir.h[s % 2];
+      std::vector<float>& h_next = dir.h[(s + 1) % 2];
+      const auto& act = attrs_.activations[d];
+      gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, dir.gates.data(), ldg, nullptr);
+      const int64_t a = u0 * PackedGates::kBlock, n = std::min(u1 * PackedGates::kBlock, H) - a;
+      if (n <= 0) return;
       for (int64_t bi = 0; bi < B; ++bi) {
-        if (out.y_h) write_final_state(out.y_h + g.state_offset(d, bi), h_prev.data() + bi * H, H, g, bi);
-        if (out.y_c) write_final_state(out.y_c + g.state_offset(d, bi), c.data() + bi * H, H, g, bi);
+        float* hn = h_next.data() + bi * H + a;
+        if (s >= g.lengths[bi]) {
+          std::copy_n(h_prev.data() + bi * H + a, n, hn);
+          continue;
+        }
+        const int64_t t = g.time(s, bi, dir.reverse);
+        const float* xr = dir.xw.data() + g.x_row(t, bi) * ldg + a;
+        float* gi = dir.gates.data() + bi * ldg + a;
+        float* go = gi + hp;
+        float* gf = gi + 2 * hp;
+        float* gc = gi + 3 * hp;
+        float* cs = dir.c.data() + bi * H + a;
+        const float* pi = dir.peep.data() + a;
+        const float* po = pi + H;
+        const float* pf = pi + 2 * H;
+        for (int64_t i = 0; i < n; ++i) {
+          gi[i] += xr[i] + pi[i] * cs[i];
+          gf[i] += xr[2 * hp + i] + pf[i] * cs[i];
+          gc[i] += xr[3 * hp + i];
+          go[i] += xr[hp + i];
+        }
+        clip_values(gi, n, attrs_);
+        clip_values(gf, n, attrs_);
+        clip_values(gc, n, attrs_);
+        apply_fast(act[0], gi, n);
+        if (input_forget_) {
+          for (int64_t i = 0; i < n; ++i) gf[i] = 1.0f - gi[i];
+        } else {
+          apply_fast(act[0], gf, n);
+        }
+        apply_fast(act[1], gc, n);
+        for (int64_t i = 0; i < n; ++i) cs[i] = gf[i] * cs[i] + gi[i] * gc[i];
+        for (int64_t i = 0; i < n; ++i) go[i] += po[i] * cs[i];
+        clip_values(go, n, attrs_);
+        apply_fast(act[0], go, n);
+        std::copy_n(cs, n, hn);
+        apply_fast(act[2], hn, n);
+        for (int64_t i = 0; i < n; ++i) hn[i] *= go[i];
+        if (out.y) std::copy_n(hn, n, out.y + g.y_offset(t, d, bi) + a);
+      }
+    });
+    for (int64_t d = 0; d < g.dirs; ++d) {
+      const Direction& dir = dirs[static_cast<size_t>(d)];
+      for (int64_t bi = 0; bi < B; ++bi) {
+        if (out.y_h) write_final_state(out.y_h + g.state_offset(d, bi), dir.h[g.seq % 2].data() + bi * H, H, g, bi);
+        if (out.y_c) write_final_state(out.y_c + g.state_offset(d, bi), dir.c.data() + bi * H, H, g, bi);
       }
     }
   }

@@ -150,8 +150,8 @@ class Rnn final : public Kernel {
   }
 
  private:
-  /// Float path: packed weights, all-steps input projection, per-step work split over blocks of
-  /// hidden units.
+  /// Float path: packed weights, all-steps input projection, then the recurrence with every
+  /// direction in lockstep, split over blocks of hidden units.
   void run_fast(const KernelContext& ctx, const Geometry& g, const Inputs& in, const Outputs<float>& out) const {
     const runtime::ThreadPool& pool = ctx.thread_pool();
     const int64_t H = g.hidden, B = g.batch;
@@ -163,41 +163,53 @@ class Rnn final : public Kernel {
     constexpr int64_t kB = PackedGates::kBlock;
     const int64_t hp = pw.dirs[0][0].padded_hidden(), blocks = pw.dirs[0][0].blocks;
     const int64_t rows = g.seq * B;
-    std::vector<float> xw(static_cast<size_t>(rows * hp)), gates(static_cast<size_t>(B * hp)), bias(static_cast<size_t>(hp));
-    std::vector<float> h_prev(static_cast<size_t>(B * H)), h_next(static_cast<size_t>(B * H));
+    struct Direction {
+      bool reverse;
+      std::vector<float> xw, gates, h[2];  // h[s % 2]: the state step s reads
+    };
+    std::vector<Direction> dirs(static_cast<size_t>(g.dirs));
+    std::vector<float> bias(static_cast<size_t>(hp));
     for (int64_t d = 0; d < g.dirs; ++d) {
-      const bool reverse = attrs_.direction == "reverse" || d == 1;
+      Direction& dir = dirs[static_cast<size_t>(d)];
+      dir.reverse = attrs_.direction == "reverse" || d == 1;
+      dir.xw.resize(static_cast<size_t>(rows * hp));
+      dir.gates.resize(static_cast<size_t>(B * hp));
+      dir.h[0].resize(static_cast<size_t>(B * H));
+      dir.h[1].resize(static_cast<size_t>(B * H));
       std::fill(bias.begin(), bias.end(), 0.0f);
       if (b)
         for (int64_t i = 0; i < H; ++i) bias[i] = b->data<float>()[d * 2 * H + i] + b->data<float>()[d * 2 * H + H + i];
-      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], xw.data(), hp, bias.data());
+      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw.data(), hp, bias.data());
       for (int64_t bi = 0; bi < B; ++bi)
-        for (int64_t i = 0; i < H; ++i) h_prev[bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
-      const double cost = static_cast<double>(B * kB * H) * kGemmNsPerMac;
-      for (int64_t s = 0; s < g.seq; ++s) {
-        pool.parallel_for(blocks, cost, [&](int64_t u0, int64_t u1) {
-          gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, gates.data(), hp, nullptr);
-          const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
-          for (int64_t bi = 0; bi < B && n > 0; ++bi) {
-            float* hn = h_next.data() + bi * H + a;
-            if (s >= g.lengths[bi]) {
-              std::copy_n(h_prev.data() + bi * H + a, n, hn);
-              continue;
-            }
-            const int64_t t = g.time(s, bi, reverse);
-            const float* xr = xw.data() + g.x_row(t, bi) * hp + a;
-            const float* gr = gates.data() + bi * hp + a;
-            for (int64_t i = 0; i < n; ++i) hn[i] = gr[i] + xr[i];
-            clip_values(hn, n, attrs_);
-            apply_fast(attrs_.activations[d][0], hn, n);
-            if (out.y) std::copy_n(hn, n, out.y + g.y_offset(t, d, bi) + a);
-          }
-        });
-        h_prev.swap(h_next);
-      }
-      if (out.y_h)
-        for (int64_t bi = 0; bi < B; ++bi) write_final_state(out.y_h + g.state_offset(d, bi), h_prev.data() + bi * H, H, g, bi);
+        for (int64_t i = 0; i < H; ++i) dir.h[0][bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
     }
+    run_recurrence(pool, g.seq, g.dirs, blocks, block_cost_ns(pr.dirs[0][0], B),
+                   [&](int64_t s, int64_t d, int64_t u0, int64_t u1) {
+      Direction& dir = dirs[static_cast<size_t>(d)];
+      const std::vector<float>& h_prev = dir.h[s % 2];
+      std::vector<float>& h_next = dir.h[(s + 1) % 2];
+      gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, dir.gates.data(), hp, nullptr);
+      const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
+      for (int64_t bi = 0; bi < B && n > 0; ++bi) {
+        float* hn = h_next.data() + bi * H + a;
+        if (s >= g.lengths[bi]) {
+          std::copy_n(h_prev.data() + bi * H + a, n, hn);
+          continue;
+        }
+        const int64_t t = g.time(s, bi, dir.reverse);
+        const float* xr = dir.xw.data() + g.x_row(t, bi) * hp + a;
+        const float* gr = dir.gates.data() + bi * hp + a;
+        for (int64_t i = 0; i < n; ++i) hn[i] = gr[i] + xr[i];
+        clip_values(hn, n, attrs_);
+        apply_fast(attrs_.activations[d][0], hn, n);
+        if (out.y) std::copy_n(hn, n, out.y + g.y_offset(t, d, bi) + a);
+      }
+    });
+    if (out.y_h)
+      for (int64_t d = 0; d < g.dirs; ++d)
+        for (int64_t bi = 0; bi < B; ++bi)
+          write_final_state(out.y_h + g.state_offset(d, bi), dirs[static_cast<size_t>(d)].h[g.seq % 2].data() + bi * H,
+                            H, g, bi);
   }
 
   template <typename T> void run(const Geometry& g, const Inputs& in, const Outputs<T>& out) const {

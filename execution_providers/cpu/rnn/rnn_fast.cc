@@ -212,7 +212,7 @@ void gate_gemm_parallel(const runtime::ThreadPool& pool, const float* a, int64_t
   constexpr int64_t kRowChunk = 64;
   const int64_t chunks = (rows + kRowChunk - 1) / kRowChunk;
   const int64_t tasks = chunks * w.blocks;
-  const double cost = static_cast<double>(std::min(rows, kRowChunk) * w.gates * kB * w.k) * kGemmNsPerMac;
+  const double cost = block_cost_ns(w, std::min(rows, kRowChunk));
   pool.parallel_for(tasks, cost, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t chunk = t / w.blocks, blk = t % w.blocks;

@@ -1,7 +1,9 @@
 // Fast float paths of the recurrent kernels: weights packed once into gate-interleaved panels, a
 // small-M GEMM over those panels (AVX-512 / AVX2+FMA chosen at run time, portable otherwise), and
-// vectorized sigmoid/tanh. The recurrence parallelizes over blocks of hidden units: one task
-// computes every gate of its units (GEMM + element-wise update) for a time step.
+// vectorized sigmoid/tanh. The recurrence parallelizes over blocks of hidden units of every
+// direction: one task computes every gate of its units (GEMM + element-wise update) for a time
+// step, and one team runs all the steps (runtime/parallel_steps.h), each thread on the same
+// blocks every step so that its share of R stays in its cache.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "execution_providers/cpu/rnn/rnn_common.h"
+#include "runtime/parallel_steps.h"
 
 namespace ferry::ep::cpu::rnn {
 
@@ -24,10 +27,12 @@ struct PackedGates {
   const float* block(int64_t b) const { return data.data() + b * gates * k * kBlock; }
 };
 
-/// Cost hint for the thread pool: nanoseconds per multiply-add of gate_gemm (about 50 GFLOP/s on
-/// one core; the per-step element-wise work is folded in), so that a step too small to amortize
-/// waking a thread runs inline.
+/// Cost hints for the thread pool: nanoseconds per multiply-add of gate_gemm (about 50 GFLOP/s on
+/// one core; the per-step element-wise work is folded in), and per packed weight read from the
+/// shared cache or memory (about 60 GB/s on one core). With few rows (batch 1 recurrences) the
+/// reads dominate: a step then costs far more than its multiply-adds suggest.
 constexpr double kGemmNsPerMac = 0.02;
+constexpr double kNsPerWeight = 0.06;
 
 /// Packs `gates` gate matrices of `hidden` rows by `k` columns from w (row-major, gate-major rows).
 PackedGates pack_gates(const float* w, int64_t gates, int64_t hidden, int64_t k);
@@ -37,6 +42,23 @@ PackedGates pack_gates(const float* w, int64_t gates, int64_t hidden, int64_t k)
 /// with Hp = w.padded_hidden(); padded units get bias (or 0). Runs on the calling thread.
 void gate_gemm(const float* a, int64_t lda, int64_t rows, const PackedGates& w, int64_t block_begin,
                int64_t block_end, float* c, int64_t ldc, const float* bias);
+
+/// Rough nanoseconds of gate_gemm over one block of w for `rows` rows.
+inline double block_cost_ns(const PackedGates& w, int64_t rows) {
+  return static_cast<double>(w.gates * PackedGates::kBlock * w.k) * (kNsPerWeight + rows * kGemmNsPerMac);
+}
+
+/// Runs a recurrence of `steps` steps over `dirs` directions of `blocks` hidden-unit blocks each,
+/// all directions in lockstep: step_fn(step, d, block_begin, block_end) for disjoint block ranges
+/// covering every direction's blocks, each step after the whole previous step (parallel_steps).
+template <typename StepFn>
+void run_recurrence(const runtime::ThreadPool& pool, int64_t steps, int64_t dirs, int64_t blocks,
+                    double cost_per_block, StepFn&& step_fn) {
+  runtime::parallel_steps(pool, steps, dirs * blocks, cost_per_block, [&](int64_t s, int64_t t0, int64_t t1) {
+    for (int64_t d = t0 / blocks; d < dirs && d * blocks < t1; ++d)
+      step_fn(s, d, std::max(t0, d * blocks) - d * blocks, std::min(t1, (d + 1) * blocks) - d * blocks);
+  });
+}
 
 /// Same over every block and row, split over the pool's threads (rows and blocks).
 void gate_gemm_parallel(const runtime::ThreadPool& pool, const float* a, int64_t lda, int64_t rows,
