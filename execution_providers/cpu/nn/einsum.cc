@@ -2,11 +2,13 @@
 // traces), ellipsis broadcasting and any number of operands. Each operand is first reduced on
 // its own (diagonals taken, labels no one else needs summed out); operands are then contracted
 // left to right, each pair as transposes into [batch, free, contracted] layouts and a batched
-// Eigen GEMM; a final transpose gives the output's label order.
+// Eigen GEMM; a final transpose gives the output's label order. Two float operands that need no
+// gathering go to oneDNN sgemm on their own memory instead (einsum_gemm.h).
 #include <Eigen/Core>
 #include <array>
 
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/nn/einsum_gemm.h"
 #include "execution_providers/cpu/nn/float_compute.h"
 #include "execution_providers/cpu/nn/nn_ext.h"
 
@@ -166,6 +168,12 @@ class Einsum final : public Kernel {
       for (int l = 26; l < 52; ++l) if (count[static_cast<size_t>(l)] == 1) out_labels.push_back(l);
       for (int l = 0; l < 26; ++l) if (count[static_cast<size_t>(l)] == 1) out_labels.push_back(l);
     }
+    std::vector<int64_t> out_dims;
+    for (int l : out_labels) out_dims.push_back(sizes[static_cast<size_t>(l)]);
+    if constexpr (std::is_same_v<T, float>)
+      if (n_in == 2 && einsum_gemm(ctx, ctx.required_input(0), in_labels[0], ctx.required_input(1), in_labels[1],
+                                   out_labels, out_dims))
+        return;
     std::array<bool, kMaxLabels> in_out{};
     for (int l : out_labels) in_out[static_cast<size_t>(l)] = true;
 
@@ -189,8 +197,6 @@ class Einsum final : public Kernel {
         for (int l : ops[j].labels) keep[static_cast<size_t>(l)] = true;
       acc = contract(ctx, acc, ops[i], keep, sizes);
     }
-    std::vector<int64_t> out_dims;
-    for (int l : out_labels) out_dims.push_back(sizes[static_cast<size_t>(l)]);
     Tensor& y = ctx.allocate_output(0, ctx.required_input(0).dtype(), out_dims);
     // Labels summed in no step (a single operand's labels that are in no output) were summed in
     // reduce_operand; what is left are exactly the output labels.

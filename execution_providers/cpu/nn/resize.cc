@@ -3,7 +3,9 @@
 // keep_aspect_ratio_policy, scales or sizes. Interpolation is separable: one axis at a time, in
 // double, as the ONNX reference defines it (each output position along an axis takes n
 // neighbours clamped into the input, weighted by the mode's coefficients). Float outputs are
-// rounded once at the end; integer outputs round half to even and saturate.
+// rounded once at the end; integer outputs round half to even and saturate. Fast paths: a
+// gather when every output copies one input element (nearest), and float resizing of the last
+// two axes in float (NCHW images; planar_resize).
 #include <cmath>
 #include <limits>
 
@@ -323,6 +325,8 @@ class Resize final : public Kernel {
         fail(ctx, ErrorCode::kInvalidArgument, "cannot resize empty input " + x.describe() + " to non-empty " +
                                                    shape_to_string(out_shape));
       if (gather_resize<T>(ctx, x, y, scale, roi_lo, roi_hi)) return;
+      if constexpr (std::is_same_v<T, float>)
+        if (planar_resize(ctx, x, y, scale, roi_lo, roi_hi)) return;
       std::vector<double> cur(static_cast<size_t>(x.element_count()));
       const T* px = x.data<T>();
       for (size_t i = 0; i < cur.size(); ++i) cur[i] = static_cast<double>(to_compute(px[i]));
@@ -382,6 +386,82 @@ class Resize final : public Kernel {
   }
 
  private:
+  static bool is_identity(const std::vector<int64_t>& in_shape, const std::vector<int64_t>& out_shape, size_t d,
+                          const std::vector<double>& scale, const std::vector<double>& roi_lo,
+                          const std::vector<double>& roi_hi) {
+    return std::abs(scale[d] - 1.0) <= 1e-9 && out_shape[d] == in_shape[d] && std::abs(roi_lo[d]) <= 1e-9 &&
+           std::abs(roi_hi[d] - 1.0) <= 1e-9;
+  }
+
+  /// Float resizing of the last two axes only (NCHW images: linear, cubic), no extrapolation:
+  /// per plane a horizontal pass over the input rows into a [in_h, out_w] buffer, then a vertical
+  /// pass, in float like onnxruntime; parallel over planes. False when other axes change.
+  bool planar_resize(KernelContext& ctx, const Tensor& x, Tensor& y, const std::vector<double>& scale,
+                     const std::vector<double>& roi_lo, const std::vector<double>& roi_hi) const {
+    const size_t rank = x.rank();
+    if (rank < 2) return false;
+    const std::vector<int64_t>& in_shape = x.shape();
+    const std::vector<int64_t>& out_shape = y.shape();
+    for (size_t d = 0; d + 2 < rank; ++d)
+      if (!is_identity(in_shape, out_shape, d, scale, roi_lo, roi_hi)) return false;
+    struct Table {
+      int64_t taps;
+      std::vector<int64_t> index;
+      std::vector<float> weight;
+    };
+    auto table = [&](size_t d, Table& t) {
+      if (is_identity(in_shape, out_shape, d, scale, roi_lo, roi_hi)) {
+        t.taps = 1;
+        for (int64_t i = 0; i < in_shape[d]; ++i) t.index.push_back(i);
+        t.weight.assign(static_cast<size_t>(in_shape[d]), 1.f);
+        return true;
+      }
+      const AxisTable a = axis_table(attrs_, in_shape[d], out_shape[d], scale[d], roi_lo[d], roi_hi[d]);
+      for (char e : a.extrapolate)
+        if (e) return false;
+      t.taps = a.taps;
+      t.index = a.index;
+      t.weight.assign(a.weight.begin(), a.weight.end());
+      return true;
+    };
+    Table th, tw;
+    if (!table(rank - 2, th) || !table(rank - 1, tw)) return false;
+    const int64_t in_h = in_shape[rank - 2], in_w = in_shape[rank - 1];
+    const int64_t out_h = out_shape[rank - 2], out_w = out_shape[rank - 1];
+    const int64_t planes = product(in_shape, 0, rank - 2);
+    const float* src = x.data<float>();
+    float* dst = y.data<float>();
+    const double cost = static_cast<double>(in_h * out_w * tw.taps + out_h * out_w * th.taps);
+    ctx.thread_pool().parallel_for(planes, cost, [&](int64_t p0, int64_t p1) {
+      std::vector<float> rows(static_cast<size_t>(in_h * out_w));
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* s = src + p * in_h * in_w;
+        for (int64_t r = 0; r < in_h; ++r) {
+          const float* sr = s + r * in_w;
+          float* o = rows.data() + r * out_w;
+          for (int64_t j = 0; j < out_w; ++j) {
+            const int64_t* idx = tw.index.data() + j * tw.taps;
+            const float* w = tw.weight.data() + j * tw.taps;
+            float acc = 0.f;
+            for (int64_t k = 0; k < tw.taps; ++k) acc += w[k] * sr[idx[k]];
+            o[j] = acc;
+          }
+        }
+        float* d = dst + p * out_h * out_w;
+        for (int64_t i = 0; i < out_h; ++i) {
+          float* o = d + i * out_w;
+          std::fill(o, o + out_w, 0.f);
+          for (int64_t k = 0; k < th.taps; ++k) {
+            const float w = th.weight[static_cast<size_t>(i * th.taps + k)];
+            const float* r = rows.data() + th.index[static_cast<size_t>(i * th.taps + k)] * out_w;
+            for (int64_t j = 0; j < out_w; ++j) o[j] += w * r[j];
+          }
+        }
+      }
+    });
+    return true;
+  }
+
   /// Every output element a copy of one input element (nearest, or any mode whose tables give each
   /// output one tap of weight 1, the others 0, and no extrapolation): gathers directly in T through per-axis index tables,
   /// parallel over output rows. False when some axis needs weighted taps (the general path).
