@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,15 @@ class KernelInfo {
   }
   /// Where mark_prepacked records input indices (set by the runtime; none: ignored).
   void set_prepacked_sink(std::vector<size_t>* sink) { prepacked_sink_ = sink; }
+  /// The session's config entry `key` (SessionOptions::config_entries, onnxruntime's
+  /// add_session_config_entry), or `fallback` when the session has none.
+  std::string config_entry(const std::string& key, const std::string& fallback = "") const {
+    if (config_ == nullptr) return fallback;
+    auto it = config_->find(key);
+    return it == config_->end() ? fallback : it->second;
+  }
+  /// The session's config entries (set by the runtime; none: every entry takes its fallback).
+  void set_config_entries(const std::map<std::string, std::string>* config) { config_ = config; }
 
  private:
   const ir::Node& node_;
@@ -82,6 +92,7 @@ class KernelInfo {
   ExecutionProvider& provider_;
   SubgraphCompiler compiler_;
   std::vector<size_t>* prepacked_sink_ = nullptr;
+  const std::map<std::string, std::string>* config_ = nullptr;
 };
 
 /// Run-time view of a node: its inputs, and a way to get output buffers.

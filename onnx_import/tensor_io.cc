@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <charconv>
@@ -43,6 +44,35 @@ size_t natural_alignment(DataType dt) {
   size_t bytes = dtype_bits(dt) / 8;
   if (bytes == 0) return 1;
   return bytes > 8 ? 8 : bytes;
+}
+
+void drop_pages(const void* data, size_t size);
+
+/// A copy of a payload too misaligned to alias. From 128 KiB up it goes to an anonymous mapping
+/// of its own, unmapped with the last handle: a weight released after prepacking gives its pages
+/// back at once (the next allocations reuse them) instead of leaving a hole in the heap. With
+/// `drop_source`, the source's pages leave the process as they are copied (the page cache keeps
+/// them), so a large payload is never resident twice.
+Tensor copy_payload(DataType dtype, const std::vector<int64_t>& dims, const uint8_t* src, size_t bytes,
+                    bool drop_source) {
+  constexpr size_t kOwnMapping = size_t{128} << 10, kPage = 4096, kChunk = size_t{4} << 20;
+  Tensor t;
+  void* dst = MAP_FAILED;
+  const size_t len = (bytes + kPage - 1) / kPage * kPage;
+  if (bytes >= kOwnMapping)
+    dst = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (dst == MAP_FAILED)
+    t = Tensor::empty(dtype, dims);
+  else
+    t = Tensor::wrap(dtype, dims, dst, std::shared_ptr<void>(dst, [len](void* q) { ::munmap(q, len); }));
+  auto* out = static_cast<uint8_t*>(t.raw_data());
+  for (size_t at = 0; at < bytes; at += kChunk) {
+    const size_t n = std::min(kChunk, bytes - at);
+    std::memcpy(out + at, src + at, n);
+    if (drop_source) drop_pages(src + at, n);
+  }
+  if (drop_source) drop_pages(src, bytes);  // the pages astride chunk boundaries
+  return t;
 }
 
 /// Fills `t` (already allocated) from a typed repeated field, converting each value with `conv`.
@@ -126,11 +156,9 @@ Tensor external_tensor(onnx::TensorProto& p, DataType dtype, const std::vector<i
                   " bytes but the external data holds " + std::to_string(length));
   uint8_t* ptr = file->mutable_data() + offset;
   if (reinterpret_cast<uintptr_t>(ptr) % natural_alignment(dtype) != 0)
-    return Tensor::from_bytes(dtype, dims, ptr, size.bytes);
+    return copy_payload(dtype, dims, ptr, size.bytes, false);
   return Tensor::wrap(dtype, dims, ptr, file);
 }
-
-void drop_pages(const void* data, size_t size);
 
 /// A tensor whose raw_data was left in the mapped model file (see strip_raw_data): aliases the
 /// mapping when suitably aligned, else is copied out of it (and those pages are dropped from
@@ -147,9 +175,7 @@ Tensor mapped_tensor(const onnx::TensorProto& p, DataType dtype, const std::vect
   uint8_t* ptr = file.mutable_data() + span.offset;
   if (reinterpret_cast<uintptr_t>(ptr) % natural_alignment(dtype) == 0)
     return Tensor::wrap(dtype, dims, ptr, ctx.model_file);
-  Tensor t = Tensor::from_bytes(dtype, dims, ptr, span.size);
-  drop_pages(ptr, span.size);
-  return t;
+  return copy_payload(dtype, dims, ptr, span.size, true);
 }
 
 // Live mappings, for drop_mapped_pages.

@@ -215,6 +215,7 @@ PYBIND11_MODULE(_ferry, m) {
       .def_readwrite("optimized_model_filepath", &SessionOptions::optimized_model_filepath)
       .def_readwrite("max_cached_plans", &SessionOptions::max_cached_plans)
       .def_readwrite("enable_profiling", &SessionOptions::enable_profiling)
+      .def_readwrite("config_entries", &SessionOptions::config_entries)
       .def_readwrite("profile_file_prefix", &SessionOptions::profile_file_prefix);
 
   py::class_<ValueInfo>(m, "ValueInfo")

@@ -295,6 +295,7 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
   sub.providers = providers;
   sub.allow_cpu_fallback = cpu_listed || options.allow_cpu_fallback;
   sub.max_cached_plans = options.max_cached_plans;
+  sub.config_entries = options.config_entries;
   ep::SubgraphCompiler compiler = runtime::make_subgraph_compiler(sub);
   prepack_.init(graph_);
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
@@ -303,6 +304,7 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
     try {
       ep::KernelInfo kernel_info(*en.node, en.opset, *en.provider, compiler);
       kernel_info.set_prepacked_sink(&marked);
+      kernel_info.set_config_entries(&options.config_entries);
       kernels_.push_back(defs[i]->factory(kernel_info));
     } catch (const Error& e) {
       throw Error(e.code(), src + ": " + en.label + ": " + e.what());

@@ -35,7 +35,9 @@ class CompiledSubgraph final : public ep::SubgraphRunner {
         throw Error(ErrorCode::kNotImplemented,
                     source_ + ": " + en.label + ": no kernel for this op/opset/types in the session's providers");
       try {
-        kernels_.push_back(def->factory(ep::KernelInfo(*en.node, en.opset, *en.provider, nested)));
+        ep::KernelInfo info(*en.node, en.opset, *en.provider, nested);
+        info.set_config_entries(&options.config_entries);
+        kernels_.push_back(def->factory(info));
       } catch (const Error& e) {
         throw Error(e.code(), source_ + ": " + en.label + ": " + e.what());
       } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 // for the concrete shapes it sees (plans cached per shape signature, with their arenas).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ struct SubgraphOptions {
   std::vector<ep::ExecutionProvider*> providers;
   bool allow_cpu_fallback = true;
   size_t max_cached_plans = 16;
+  /// The session's config entries, seen by the subgraph's kernels (KernelInfo::config_entry).
+  std::map<std::string, std::string> config_entries;
 };
 
 /// The compiler kernels get through KernelInfo::compile_subgraph (nested bodies included).

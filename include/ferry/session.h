@@ -40,6 +40,11 @@ struct SessionOptions {
   /// Chrome-trace JSON file (onnxruntime's profile format) named `<prefix>_<date_time>.json`.
   bool enable_profiling = false;
   std::string profile_file_prefix = "ferry_profile";
+  /// onnxruntime-style session config entries (add_session_config_entry). Ferry reads
+  /// "session.compute_precision": "f32" (default) or "bf16" (oneDNN Conv / MatMul / Gemm kernels
+  /// round float32 operands to bfloat16, accumulating in float32, on CPUs with AVX512-BF16 or AMX;
+  /// float32 elsewhere). Other keys are kept and ignored.
+  std::map<std::string, std::string> config_entries;
 };
 
 /// One dimension as the model declares it: a fixed size, or a symbol ("batch", "unk__3").

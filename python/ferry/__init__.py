@@ -19,9 +19,13 @@ from typing import Any, Iterable, Mapping, Sequence
 # The intra-op threads are an OpenMP team (shared with oneDNN). libgomp's default lets idle
 # threads busy-wait after each parallel region, which on a machine with other work running (or
 # more threads than free cores) starves the threads doing the next kernel: MobileNetV2 at 2
-# threads ran 5x slower that way. libgomp reads the policy once, when it is loaded, so it is set
-# here, before the extension loads it, unless the user chose one. (A libgomp that torch loaded
-# earlier in the process keeps its own setting.) C++ programs: set OMP_WAIT_POLICY yourself.
+# threads ran 5x slower that way. A bounded spin (GOMP_SPINCOUNT 1000-30000, i.e. ~10-300 us) saves
+# the ~35 us wake-up per parallel region on an idle 2-core VM (MobileNetV2 2 threads: -30%), but
+# with other processes running it was 3-25x slower than passive, as a spinning thread spends the
+# CPU share it then lacks when its part of the next region is due. libgomp reads the policy once,
+# when it is loaded, so it is set here, before the extension loads it, unless the user chose one
+# (tests/python/test_wait_policy.py). A libgomp that torch loaded earlier in the process keeps its
+# own setting. C++ programs: set OMP_WAIT_POLICY yourself.
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
@@ -84,6 +88,9 @@ class SessionOptions:
         self._config: dict[str, str] = {}
 
     def add_session_config_entry(self, key: str, value: str) -> None:
+        """onnxruntime's config entries. Ferry reads "session.compute_precision": "f32" (the
+        default) or "bf16" (oneDNN Conv / MatMul / Gemm compute with bfloat16 operands and float32
+        accumulation where the CPU has AVX512-BF16 or AMX; float32 elsewhere)."""
         self._config[str(key)] = str(value)
 
     def get_session_config_entry(self, key: str) -> str:
@@ -103,6 +110,7 @@ class SessionOptions:
         native.max_cached_plans = int(self.max_cached_plans)
         native.enable_profiling = bool(self.enable_profiling)
         native.profile_file_prefix = os.fspath(self.profile_file_prefix or "onnxruntime_profile")
+        native.config_entries = dict(self._config)
         return native
 
 

@@ -63,7 +63,7 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoo
   const Tensor* w = info.constant_input(1);
   if (w != nullptr && (w->dtype() != DataType::kFloat || w->rank() < 3 || w->rank() > 5)) return nullptr;
   if (w == nullptr && xt != nullptr && xt->shape.has_rank && (xt->shape.rank() < 3 || xt->shape.rank() > 5)) return nullptr;
-  std::unique_ptr<DnnlConv> k(new DnnlConv(attrs, std::move(eltwise), channels_last));
+  std::unique_ptr<DnnlConv> k(new DnnlConv(attrs, std::move(eltwise), channels_last, dnnl_rt::compute_type(info)));
 
   const Tensor* b = info.constant_input(2);
   if (b != nullptr && b->dtype() == DataType::kFloat) {
@@ -131,8 +131,8 @@ std::shared_ptr<const DnnlConv::Primitive> DnnlConv::make_primitive(const ir::No
   p->user_src = dnnl::memory::desc(src_dims, dt::f32, user_tag);
   p->user_dst = dnnl::memory::desc(dst_dims, dt::f32, user_tag);
   p->user_weights = dnnl::memory::desc(wdims, dt::f32, dnnl_rt::plain_tag(wdims.size()));
-  const dnnl::memory::desc src_md(src_dims, dt::f32, prim_tag), dst_md(dst_dims, dt::f32, prim_tag);
-  const dnnl::memory::desc wei_md(wdims, dt::f32, tag::any), bias_md({m}, dt::f32, tag::x);
+  const dnnl::memory::desc src_md(src_dims, compute_type_, prim_tag), dst_md(dst_dims, dt::f32, prim_tag);
+  const dnnl::memory::desc wei_md(wdims, compute_type_, tag::any), bias_md({m}, dt::f32, tag::x);
 
   dnnl::memory::dims strides(g.stride.begin(), g.stride.end()), dil, pad_l(g.pad_begin.begin(), g.pad_begin.end()),
       pad_r(g.pad_end.begin(), g.pad_end.end());

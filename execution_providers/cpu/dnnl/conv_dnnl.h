@@ -1,4 +1,4 @@
-// oneDNN convolution for float Conv and ferry.FusedConv (helper 2).
+// oneDNN convolution for float Conv and ferry.FusedConv.
 //
 // Y = eltwise...(conv(X, W) + B + Z), 1-D/2-D/3-D, any groups (depthwise included), strides,
 // dilations, explicit pads or auto_pad. A constant W is reordered once, at kernel creation, into
@@ -12,6 +12,9 @@
 // (format_tag::any; measured faster than oneDNN on plain NCHW, which falls back to its
 // im2col + gemm implementation). channels_last = true: X is [N, d1..dk, C] and Y [N, d1..dk, M]
 // (oneDNN nwc / nhwc / ndhwc), used directly without reorders.
+//
+// Precision: float32, or bfloat16 operands with float32 accumulation and output when the session
+// asked for it (dnnl_rt::compute_type: "session.compute_precision" = bf16 on a CPU with bf16).
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -48,8 +51,9 @@ class DnnlConv {
  private:
   struct Primitive;  // one input-shape signature's primitive and layouts
 
-  DnnlConv(const ConvPoolAttributes& attrs, std::vector<DnnlEltwise> eltwise, bool channels_last)
-      : attrs_(attrs), eltwise_(std::move(eltwise)), channels_last_(channels_last) {}
+  DnnlConv(const ConvPoolAttributes& attrs, std::vector<DnnlEltwise> eltwise, bool channels_last,
+           dnnl::memory::data_type compute_type)
+      : attrs_(attrs), eltwise_(std::move(eltwise)), channels_last_(channels_last), compute_type_(compute_type) {}
 
   /// Creates the primitive for X's dims (logical N, C, spatial...) and these inputs.
   std::shared_ptr<const Primitive> make_primitive(const ir::Node& node, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims,
@@ -62,6 +66,7 @@ class DnnlConv {
   ConvPoolAttributes attrs_;
   std::vector<DnnlEltwise> eltwise_;
   bool channels_last_;
+  dnnl::memory::data_type compute_type_;  // of X and W inside the primitive (f32 or bf16)
   std::vector<int64_t> const_w_dims_;  // W's ONNX shape when constant
   std::vector<float> bias_;            // the constant B, when there is one
   bool bias_prepacked_ = false;

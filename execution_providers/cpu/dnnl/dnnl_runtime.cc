@@ -1,6 +1,10 @@
 #include "execution_providers/cpu/dnnl/dnnl_runtime.h"
 
 #include <omp.h>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <new>
 
 #include "ferry/error.h"
 
@@ -48,11 +52,80 @@ dnnl::memory wrap(const std::vector<int64_t>& shape, const float* data, dnnl::me
   return dnnl::memory(desc, engine(), const_cast<float*>(data));
 }
 
+// ---- helper 4: memory for packed weights (see the header) ----
+
+namespace {
+
+/// `bytes` of anonymous memory, page-aligned, unmapped with the last handle (small sizes come
+/// from the heap).
+std::shared_ptr<void> large_buffer(size_t bytes) {
+  constexpr size_t kOwnMapping = size_t{128} << 10, kPage = 4096;
+  if (bytes < kOwnMapping) {
+    void* p = ::operator new(bytes == 0 ? 1 : bytes, std::align_val_t(64));
+    return std::shared_ptr<void>(p, [](void* q) { ::operator delete(q, std::align_val_t(64)); });
+  }
+  const size_t len = (bytes + kPage - 1) / kPage * kPage;
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return std::shared_ptr<void>(p, [len](void* q) { ::munmap(q, len); });
+}
+
+}  // namespace
+
+std::shared_ptr<dnnl::memory> owned_memory(const dnnl::memory::desc& desc) {
+  std::shared_ptr<void> buffer = large_buffer(desc.get_size());
+  auto* m = new dnnl::memory(desc, engine(), buffer.get());
+  return std::shared_ptr<dnnl::memory>(m, [buffer](dnnl::memory* q) { delete q; });
+}
+
+std::shared_ptr<dnnl::memory> reorder_to_owned(const dnnl::memory& source, const dnnl::memory::desc& desc) {
+  std::shared_ptr<dnnl::memory> packed = owned_memory(desc);
+  if (source.get_desc() == desc) {
+    std::memcpy(packed->get_data_handle(), source.get_data_handle(), desc.get_size());
+    return packed;
+  }
+  dnnl::reorder reorder(source, *packed);
+  execute(reorder, {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, *packed}}, 1);
+  return packed;
+}
+
 dnnl::memory reorder_to(const dnnl::memory& source, const dnnl::memory::desc& desc) {
   dnnl::memory packed(desc, engine());
   dnnl::reorder reorder(source, packed);
   execute(reorder, {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, packed}}, 1);
   return packed;
+}
+
+// ---- helper 7: CPU features for int8 / bf16, and the opt-in compute precision ----
+
+bool cpu_has_int8_dot() {
+  static const bool has = [] {
+    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
+           isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
+  }();
+  return has;
+}
+
+bool cpu_has_bf16() {
+  static const bool has = [] {
+    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  }();
+  return has;
+}
+
+ComputePrecision parse_compute_precision(const std::string& value) {
+  if (value == "f32" || value == "fp32" || value == "float32") return ComputePrecision::kF32;
+  if (value == "bf16" || value == "bfloat16") return ComputePrecision::kBF16;
+  throw Error(ErrorCode::kInvalidArgument, std::string("session config entry '") + kComputePrecisionKey + "' is '" +
+                                               value + "' (valid: f32, bf16)");
+}
+
+dnnl::memory::data_type compute_type(const KernelInfo& info) {
+  const std::string entry = info.config_entry(kComputePrecisionKey, "f32");
+  return parse_compute_precision(entry) == ComputePrecision::kBF16 && cpu_has_bf16() ? dnnl::memory::data_type::bf16
+                                                                                      : dnnl::memory::data_type::f32;
 }
 
 }  // namespace ferry::ep::cpu::dnnl_rt

@@ -13,6 +13,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -63,6 +64,42 @@ dnnl::memory reorder_to(const dnnl::memory& source, const dnnl::memory::desc& de
 
 /// The plain row-major format tag for a rank (a, ab, abc, ...).
 dnnl::memory::format_tag plain_tag(size_t rank);
+
+// ---- helper 4: memory for packed weights ----------------------------------------------------
+// Buffers for prepacked weights that are anonymous mappings of their own from 128 KiB up: freeing
+// one (a session closing, a shape's extra layout dropped) returns its pages to the system at once
+// instead of leaving a hole in the heap that keeps the process's resident size up.
+// (Transparent huge pages were tried here: on this VM clearing fresh 2 MiB pages cost more system
+// time than the 4 KiB faults they save.)
+
+/// A memory object of `desc` over such a buffer, freed with the last handle. Uninitialized.
+std::shared_ptr<dnnl::memory> owned_memory(const dnnl::memory::desc& desc);
+
+/// `source` reordered (or copied, when the layouts are equal) into owned_memory(desc), on one thread.
+std::shared_ptr<dnnl::memory> reorder_to_owned(const dnnl::memory& source, const dnnl::memory::desc& desc);
+
+// ---- helper 7: CPU features for int8 / bf16, and the opt-in compute precision ----
+
+/// True when oneDNN's int8 kernels compute exact int32 dot products here (AVX512-VNNI or
+/// AVX-VNNI). Without VNNI they use vpmaddubsw, whose int16 pair sums saturate.
+bool cpu_has_int8_dot();
+/// True when the CPU has bf16 arithmetic (AVX512-BF16 or AMX).
+bool cpu_has_bf16();
+
+/// SessionOptions config entry "session.compute_precision": "f32" (the default: every kernel
+/// computes in float32, as without the entry) or "bf16" (oneDNN Conv / MatMul / Gemm kernels may
+/// round their float32 operands to bfloat16, accumulating in float32, where the CPU has bf16
+/// arithmetic; on a CPU without AVX512-BF16 or AMX they stay float32).
+enum class ComputePrecision { kF32, kBF16 };
+inline constexpr const char* kComputePrecisionKey = "session.compute_precision";
+/// Parses the entry's value; throws kInvalidArgument naming the valid values.
+ComputePrecision parse_compute_precision(const std::string& value);
+
+/// The element type a oneDNN float kernel being created with `info` computes in: bf16 when the
+/// session's "session.compute_precision" entry is bf16 and cpu_has_bf16(), else f32. (oneDNN 2.6
+/// ignores fpmath_mode::bf16 on AVX512-BF16, so kernels give their primitives bf16 operand
+/// descriptors instead.) Throws kInvalidArgument for a value that is neither.
+dnnl::memory::data_type compute_type(const KernelInfo& info);
 
 }  // namespace ferry::ep::cpu::dnnl_rt
 

@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <algorithm>
-#include <cstring>
 #include <tuple>
 #include <unordered_map>
 
@@ -35,6 +34,8 @@ struct DnnlMatMul::Entry {
   dnnl::matmul primitive;
   dnnl::memory::desc src, wei, dst, bias, scratch;
   std::shared_ptr<dnnl::memory> packed;  // weights in `wei`'s layout, when prepacked
+  dnnl::memory::desc src_compute;        // A as the primitive takes it (src, or bf16)
+  std::optional<dnnl::reorder> src_in;   // src -> src_compute, when they differ
 };
 
 namespace {
@@ -91,15 +92,18 @@ DnnlMatMul::DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, int64_t m_
   p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
   p.dst_dims = {p.src_dims[0], n};
   try {
-    // An owned copy first (entry_for reorders from packs_[0], or keeps it when the primitive
-    // prefers B's own layout): no pack may point into the initializer's storage.
-    auto copy = std::make_shared<dnnl::memory>(md(p.wei_dims, p.wei_strides), dnnl_rt::engine());
-    std::memcpy(copy->get_data_handle(), constant_b->data<float>(), static_cast<size_t>(k * n) * sizeof(float));
-    packs_.push_back(copy);
+    // entry_for reorders from packs_[0]: B's own storage while the first primitive is made, read
+    // straight into the packed copy. No pack may keep pointing into it (the initializer is
+    // released once every reader has packed): when the primitive prefers B's own layout, the
+    // copy is a plain one.
+    auto source = std::make_shared<dnnl::memory>(md(p.wei_dims, p.wei_strides), dnnl_rt::engine(),
+                                                 const_cast<float*>(constant_b->data<float>()));
+    packs_.push_back(source);
     p.packed = true;
     b_shape_ = bs;
     const std::shared_ptr<Entry> e = entry_for(p);
     if (!e->ok || e->packed == nullptr) throw std::runtime_error("no packed primitive");
+    if (e->packed == source) e->packed = dnnl_rt::reorder_to_owned(*source, e->wei);
     packs_.assign({e->packed});
     cache_.clear();
     cache_.emplace(p.key(), e);
@@ -121,9 +125,11 @@ std::shared_ptr<DnnlMatMul::Entry> DnnlMatMul::entry_for(const Problem& p) const
   try {
     e->src = md(p.src_dims, p.src_strides);
     e->dst = md(p.dst_dims, plain_strides(p.dst_dims));
+    const dt compute = p.packed ? spec_.compute_type : dt::f32;
     const dnnl::memory::desc wei_any =
-        p.packed ? dnnl::memory::desc(p.wei_dims, dt::f32, dnnl::memory::format_tag::any)
+        p.packed ? dnnl::memory::desc(p.wei_dims, compute, dnnl::memory::format_tag::any)
                  : md(p.wei_dims, p.wei_strides);
+    e->src_compute = compute == dt::f32 ? e->src : dnnl::memory::desc(p.src_dims, compute, plain_strides(p.src_dims));
     if (!p.bias_dims.empty()) e->bias = md(p.bias_dims, plain_strides(p.bias_dims));
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -132,8 +138,8 @@ std::shared_ptr<DnnlMatMul::Entry> DnnlMatMul::entry_for(const Problem& p) const
     if (p.sum) ops.append_sum(spec_.beta);
     for (const DnnlEltwise& op : spec_.post_ops) ops.append_eltwise(1.0f, op.algorithm, op.alpha, op.beta);
     attr.set_post_ops(ops);
-    const dnnl::matmul::desc desc = p.bias_dims.empty() ? dnnl::matmul::desc(e->src, wei_any, e->dst)
-                                                        : dnnl::matmul::desc(e->src, wei_any, e->bias, e->dst);
+    const dnnl::matmul::desc desc = p.bias_dims.empty() ? dnnl::matmul::desc(e->src_compute, wei_any, e->dst)
+                                                        : dnnl::matmul::desc(e->src_compute, wei_any, e->bias, e->dst);
     const dnnl::matmul::primitive_desc pd(desc, attr, dnnl_rt::engine());
     // The reference implementation is slower than the Eigen path; leave such shapes to it
     // (unless B is prepacked, where it is the only path).
@@ -141,11 +147,13 @@ std::shared_ptr<DnnlMatMul::Entry> DnnlMatMul::entry_for(const Problem& p) const
     e->wei = pd.weights_desc();
     e->scratch = pd.scratchpad_desc();
     e->primitive = dnnl::matmul(pd);
+    if (e->src_compute != e->src)
+      e->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(dnnl_rt::engine(), e->src, dnnl_rt::engine(), e->src_compute));
     if (p.packed) {
       for (const auto& m : packs_)
         if (m->get_desc() == e->wei) e->packed = m;
       if (e->packed == nullptr) {
-        e->packed = std::make_shared<dnnl::memory>(dnnl_rt::reorder_to(*packs_.front(), e->wei));
+        e->packed = dnnl_rt::reorder_to_owned(*packs_.front(), e->wei);
         packs_.push_back(e->packed);
       }
     }
@@ -207,8 +215,14 @@ bool DnnlMatMul::run(const KernelContext& ctx, const Tensor& a, const Tensor& b,
     const std::shared_ptr<Entry> e = entry_for(prob);
     if (!e->ok) return false;
     const dnnl::engine& eng = dnnl_rt::engine();
+    dnnl::memory src_m(e->src, eng, const_cast<float*>(src));
+    if (e->src_in) {
+      dnnl::memory converted(e->src_compute, eng);
+      dnnl_rt::execute(ctx, *e->src_in, {{DNNL_ARG_FROM, src_m}, {DNNL_ARG_TO, converted}});
+      src_m = converted;
+    }
     std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, dnnl::memory(e->src, eng, const_cast<float*>(src))},
+        {DNNL_ARG_SRC, src_m},
         {DNNL_ARG_WEIGHTS, e->packed ? *e->packed : dnnl::memory(e->wei, eng, const_cast<float*>(wei))},
         {DNNL_ARG_DST, dnnl::memory(e->dst, eng, dst)},
         {DNNL_ARG_SCRATCHPAD, dnnl::memory(e->scratch, eng, scratch_buffer(e->scratch.get_size()))}};

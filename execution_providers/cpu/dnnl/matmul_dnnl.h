@@ -1,4 +1,4 @@
-// Float32 MatMul / Gemm on oneDNN's matmul primitive (helper for math/matmul.cc, math/gemm.cc and
+// Float32 MatMul / Gemm on oneDNN's matmul primitive (shared by math/matmul.cc, math/gemm.cc and
 // the FusedGemm / FusedMatMul kernels in fused/fusion.cc).
 //
 // A DnnlMatMul is made once per node with what stays fixed (transposes, alpha, beta, activation
@@ -33,6 +33,9 @@ struct DnnlMatMulSpec {
   float alpha = 1.0f;                     ///< scales op(A) op(B)
   float beta = 1.0f;                      ///< scales Gemm's C
   std::vector<DnnlEltwise> post_ops;      ///< applied last, in order
+  /// A and a prepacked B inside the primitive: f32, or bf16 (dnnl_rt::compute_type; A is then
+  /// converted per run, the product accumulates and is written in f32). Only a prepacked B uses it.
+  dnnl::memory::data_type compute_type = dnnl::memory::data_type::f32;
 };
 
 class DnnlMatMul {

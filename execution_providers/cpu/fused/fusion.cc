@@ -26,6 +26,7 @@ std::unique_ptr<DnnlMatMul> fused_matmul_plan(const KernelInfo& info, DnnlMatMul
   const ir::Node& node = info.node();
   const auto post_ops = dnnl_activation(node.get_string("activation", ""), node.get_floats("activation_params", {}));
   if (post_ops) spec.post_ops = *post_ops;
+  spec.compute_type = dnnl_rt::compute_type(info);
   const bool trans_a = spec.trans_a;
   const Tensor* b = info.constant_input(1);
   auto plan = std::make_unique<DnnlMatMul>(std::move(spec), b, dnnl_m_hint(info, trans_a));

@@ -162,7 +162,9 @@ class MatMul final : public Kernel {
   explicit MatMul(const KernelInfo& info) {
     const Tensor* b = info.constant_input(1);
     if (b == nullptr || b->dtype() != DataType::kFloat) return;
-    plan_ = std::make_unique<DnnlMatMul>(DnnlMatMulSpec{}, b, dnnl_m_hint(info, false));
+    DnnlMatMulSpec spec;
+    spec.compute_type = dnnl_rt::compute_type(info);
+    plan_ = std::make_unique<DnnlMatMul>(spec, b, dnnl_m_hint(info, false));
     if (plan_->prepacked()) info.mark_prepacked(1);
   }
 

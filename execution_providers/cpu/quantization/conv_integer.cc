@@ -2,9 +2,12 @@
 // (x - x_zero_point) * (w - w_zero_point)) and QLinearConv (the same plus an int32 bias,
 // requantized with x_scale * w_scale / y_scale, w_scale and w_zero_point per tensor or per
 // output channel). Per (image, group): im2col of the centered input, then an int32 GEMM.
+// Where the CPU has VNNI, constant int8-representable weights (and, for QLinearConv, constant
+// scales) run on oneDNN instead (int8_dnnl.h); these loops are the fallback and the tests' check.
 #include <Eigen/Core>
 
 #include "execution_providers/conv_pool_attributes.h"
+#include "execution_providers/cpu/quantization/int8_dnnl.h"
 #include "execution_providers/cpu/quantization/quant_common.h"
 
 namespace ferry::ep::cpu {
@@ -101,9 +104,10 @@ std::vector<int32_t> integer_conv(const KernelContext& ctx, const ConvPoolAttrib
 
 class ConvInteger final : public Kernel {
  public:
-  explicit ConvInteger(const KernelInfo& info) : attrs_(info.node()) {}
+  explicit ConvInteger(const KernelInfo& info) : attrs_(info.node()), dnnl_(DnnlInt8Conv::create(info, attrs_, false)) {}
 
   void compute(KernelContext& ctx) const override {
+    if (dnnl_) return dnnl_->run(ctx);
     const Tensor& x = ctx.required_input(0);
     const Tensor& w = ctx.required_input(1);
     const std::vector<int32_t> xc = centered(x, ctx.input(2), false, "x");
@@ -116,13 +120,15 @@ class ConvInteger final : public Kernel {
 
  private:
   ConvPoolAttributes attrs_;
+  std::unique_ptr<DnnlInt8Conv> dnnl_;  // null: the loops above
 };
 
 class QLinearConv final : public Kernel {
  public:
-  explicit QLinearConv(const KernelInfo& info) : attrs_(info.node()) {}
+  explicit QLinearConv(const KernelInfo& info) : attrs_(info.node()), dnnl_(DnnlInt8Conv::create(info, attrs_, true)) {}
 
   void compute(KernelContext& ctx) const override {
+    if (dnnl_) return dnnl_->run(ctx);
     const Tensor& x = ctx.required_input(0);
     const Tensor& x_scale = ctx.required_input(1);
     const Tensor& w = ctx.required_input(3);
@@ -172,6 +178,7 @@ class QLinearConv final : public Kernel {
 
  private:
   ConvPoolAttributes attrs_;
+  std::unique_ptr<DnnlInt8Conv> dnnl_;  // null: the loops above
 };
 
 const std::vector<DataType> kInt8Types = {DataType::kInt8, DataType::kUInt8};

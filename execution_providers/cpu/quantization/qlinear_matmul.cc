@@ -2,9 +2,13 @@
 // (a - a_zero_point)(b - b_zero_point)), QLinearMatMul (the same, requantized with
 // a_scale * b_scale / y_scale, computed in the scales' type as the spec's reference does), and
 // DynamicQuantizeLinear (uint8 with scale and zero point from the data's range).
+// Where the CPU has VNNI, a constant 2-D int8-representable B (and, for QLinearMatMul, constant
+// scales) runs on oneDNN instead (int8_dnnl.h); these loops are the fallback and the tests' check.
 #include <Eigen/Core>
 
+#include "execution_providers/cpu/quantization/int8_dnnl.h"
 #include "execution_providers/cpu/quantization/quant_common.h"
+#include "execution_providers/cpu/quantization/quantize_fast.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -126,9 +130,10 @@ void integer_matmul(const KernelContext& ctx, const MatMulPlan& p, const std::ve
 
 class MatMulInteger final : public Kernel {
  public:
-  explicit MatMulInteger(const KernelInfo&) {}
+  explicit MatMulInteger(const KernelInfo& info) : dnnl_(DnnlInt8MatMul::create(info, false)) {}
 
   void compute(KernelContext& ctx) const override {
+    if (dnnl_) return dnnl_->run(ctx);
     const Tensor& a = ctx.required_input(0);
     const Tensor& b = ctx.required_input(1);
     const MatMulPlan plan(a.shape(), b.shape(), ctx.node());
@@ -137,13 +142,17 @@ class MatMulInteger final : public Kernel {
     Tensor& y = ctx.allocate_output(0, DataType::kInt32, plan.out_shape);
     integer_matmul(ctx, plan, ac, bc, y.data<int32_t>());
   }
+
+ private:
+  std::unique_ptr<DnnlInt8MatMul> dnnl_;  // null: the loops below
 };
 
 class QLinearMatMul final : public Kernel {
  public:
-  explicit QLinearMatMul(const KernelInfo&) {}
+  explicit QLinearMatMul(const KernelInfo& info) : dnnl_(DnnlInt8MatMul::create(info, true)) {}
 
   void compute(KernelContext& ctx) const override {
+    if (dnnl_) return dnnl_->run(ctx);
     const Tensor& a = ctx.required_input(0);
     const Tensor& a_scale = ctx.required_input(1);
     const Tensor& b = ctx.required_input(3);
@@ -184,6 +193,9 @@ class QLinearMatMul final : public Kernel {
       quant::write_int(out_dt, py, static_cast<int64_t>(i),
                        quant::round_clamp(acc[i] * mult[i % static_cast<size_t>(plan.n)] + z, lo, hi));
   }
+
+ private:
+  std::unique_ptr<DnnlInt8MatMul> dnnl_;  // null: the loops above
 };
 
 class DynamicQuantizeLinear final : public Kernel {
@@ -196,17 +208,13 @@ class DynamicQuantizeLinear final : public Kernel {
       throw Error(ErrorCode::kNotImplemented, "input 'x' must be float, got " + x.describe());
     const float* px = x.data<float>();
     float mx = 0, mn = 0;
-    for (int64_t i = 0; i < x.element_count(); ++i) {
-      mx = std::max(mx, px[i]);
-      mn = std::min(mn, px[i]);
-    }
+    quant::min_max(px, x.element_count(), mn, mx);
     const float scale = (mx == mn ? 1.0f : mx - mn) / 255.0f;
     const float initial_zp = 0.0f - mn / scale;
     const float zp = std::nearbyint(std::clamp(initial_zp, 0.0f, 255.0f));
     uint8_t* y = ctx.allocate_output(0, DataType::kUInt8, x.shape()).data<uint8_t>();
     ctx.thread_pool().parallel_for(x.element_count(), 4.0, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i)
-        y[i] = static_cast<uint8_t>(quant::round_clamp(static_cast<float>(std::nearbyint(px[i] / scale) + zp), 0, 255));
+      quant::quantize_u8(px + begin, end - begin, scale, static_cast<int32_t>(zp), y + begin);
     });
     ctx.allocate_output(1, DataType::kFloat, {}).data<float>()[0] = scale;
     ctx.allocate_output(2, DataType::kUInt8, {}).data<uint8_t>()[0] = static_cast<uint8_t>(zp);

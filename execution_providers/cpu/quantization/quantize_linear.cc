@@ -6,6 +6,7 @@
 // (the scale's type, numpy's promotion of x and scale, or the `precision` attribute), then
 // rounds half to even and saturates.
 #include "execution_providers/cpu/quantization/quant_common.h"
+#include "execution_providers/cpu/quantization/quantize_fast.h"
 
 namespace ferry::ep::cpu {
 namespace {
@@ -150,6 +151,17 @@ class QuantizeLinear final : public Kernel {
     const void* pz = zp ? zp->raw_data() : nullptr;
     void* py = y.raw_data();
     const bool saturate = attrs_.saturate;
+    if (x.dtype() == DataType::kFloat && scale.dtype() == DataType::kFloat && div_dt == DataType::kFloat &&
+        l.mode == QuantLayout::kTensor && (out_dt == DataType::kUInt8 || out_dt == DataType::kInt8)) {
+      const float s = scale.data<float>()[0];
+      const int32_t z = zp ? static_cast<int32_t>(rz(pz, 0)) : 0;
+      const float* xf = x.data<float>();
+      ctx.thread_pool().parallel_for(x.element_count(), 4.0, [&](int64_t begin, int64_t end) {
+        if (out_dt == DataType::kUInt8) quant::quantize_u8(xf + begin, end - begin, s, z, static_cast<uint8_t*>(py) + begin);
+        else quant::quantize_s8(xf + begin, end - begin, s, z, static_cast<int8_t*>(py) + begin);
+      });
+      return;
+    }
     for_rows(ctx, l, packed, [&](int64_t begin, int64_t end) {
       for (int64_t row = begin; row < end; ++row) {
         const int64_t o = row / l.dim, a = row % l.dim;
@@ -207,6 +219,17 @@ class DequantizeLinear final : public Kernel {
     const void* ps = scale.raw_data();
     const void* pz = zp ? zp->raw_data() : nullptr;
     void* py = y.raw_data();
+    if ((x.dtype() == DataType::kUInt8 || x.dtype() == DataType::kInt8) && scale.dtype() == DataType::kFloat &&
+        out_dt == DataType::kFloat && l.mode == QuantLayout::kTensor) {
+      const float s = scale.data<float>()[0];
+      const int32_t z = zp ? static_cast<int32_t>(rz(pz, 0)) : 0;
+      float* yf = y.data<float>();
+      ctx.thread_pool().parallel_for(x.element_count(), 2.0, [&](int64_t begin, int64_t end) {
+        if (x.dtype() == DataType::kUInt8) quant::dequantize_u8(x.data<uint8_t>() + begin, end - begin, s, z, yf + begin);
+        else quant::dequantize_s8(x.data<int8_t>() + begin, end - begin, s, z, yf + begin);
+      });
+      return;
+    }
     for_rows(ctx, l, false, [&](int64_t begin, int64_t end) {
       for (int64_t row = begin; row < end; ++row) {
         const int64_t o = row / l.dim, a = row % l.dim;
