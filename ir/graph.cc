@@ -162,6 +162,7 @@ Value* Graph::add_value(const std::string& name, Type type) {
   v->name_ = n;
   v->type_ = std::move(type);
   v->graph_ = this;
+  v->slot_ = values_.size();
   Value* raw = v.get();
   values_.push_back(std::move(v));
   by_name_[n] = raw;
@@ -253,8 +254,7 @@ void Graph::remove_node(Node* node) {
   for (Value* out : node->outputs_) {
     if (!out) continue;
     out->producer_ = nullptr;
-    by_name_.erase(out->name_);
-    values_.erase(std::find_if(values_.begin(), values_.end(), [&](const auto& p) { return p.get() == out; }));
+    erase_value(out);
   }
   nodes_.erase(node->self_);
 }
@@ -292,8 +292,23 @@ void Graph::remove_value(Value* v) {
   if (!v || v->graph_ != this) invalid(graph_label(*this) + ": remove_value of a value not in this graph");
   if (v->producer_ || !v->uses_.empty() || v->is_graph_input() || v->is_graph_output())
     invalid(graph_label(*this) + ": cannot remove value '" + v->name() + "': it is still produced, used, or a graph input/output");
+  erase_value(v);
+}
+
+void Graph::erase_value(Value* v) {
   by_name_.erase(v->name_);
-  values_.erase(std::find_if(values_.begin(), values_.end(), [&](const auto& p) { return p.get() == v; }));
+  values_[v->slot_].reset();
+  ++dead_values_;
+  if (dead_values_ < 64 || dead_values_ * 2 < values_.size()) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < values_.size(); ++i) {
+    if (!values_[i]) continue;
+    values_[i]->slot_ = kept;
+    if (i != kept) values_[kept] = std::move(values_[i]);
+    ++kept;
+  }
+  values_.resize(kept);
+  dead_values_ = 0;
 }
 
 void Graph::rename_value(Value* v, const std::string& name) {
@@ -313,17 +328,27 @@ std::vector<Node*> Graph::nodes() const {
   return out;
 }
 
+Node* Graph::next_node(const Node& node) const {
+  auto it = std::next(node.self_);
+  return it == nodes_.end() ? nullptr : it->get();
+}
+
+Node* Graph::prev_node(const Node& node) const {
+  return node.self_ == nodes_.begin() ? nullptr : std::prev(node.self_)->get();
+}
+
 std::vector<Value*> Graph::values() const {
   std::vector<Value*> out;
-  out.reserve(values_.size());
-  for (const auto& v : values_) out.push_back(v.get());
+  out.reserve(values_.size() - dead_values_);
+  for (const auto& v : values_)
+    if (v) out.push_back(v.get());
   return out;
 }
 
 std::vector<Value*> Graph::initializers() const {
   std::vector<Value*> out;
   for (const auto& v : values_)
-    if (v->is_initializer()) out.push_back(v.get());
+    if (v && v->is_initializer()) out.push_back(v.get());
   return out;
 }
 
@@ -451,6 +476,7 @@ std::unique_ptr<Graph> Graph::clone(Graph* parent) const {
     g->next_node_index_ = src.next_node_index_;
     g->next_unique_ = src.next_unique_;
     for (const auto& v : src.values_) {
+      if (!v) continue;
       Value* nv = g->add_value(v->name_, v->type_);
       nv->initializer_ = v->initializer_;
       nv->doc_string = v->doc_string;

@@ -69,6 +69,7 @@ class Value {
   int producer_output_ = 0;
   std::vector<Use> uses_;
   Graph* graph_ = nullptr;
+  size_t slot_ = 0;  // index in the owning graph's values_ (O(1) removal)
   Tensor initializer_;
 };
 
@@ -177,7 +178,50 @@ class Graph {
   size_t node_count() const { return nodes_.size(); }
   /// Every value owned by this graph, in creation order.
   std::vector<Value*> values() const;
+  size_t value_count() const { return values_.size() - dead_values_; }
   std::vector<Value*> initializers() const;
+
+  /// The nodes in execution order without copying them: `for (Node* n : g.node_range())`.
+  /// The current node may be removed (or nodes inserted anywhere) during the loop: the iterator
+  /// steps to the next node before yielding, so only removing *that* next node is not allowed.
+  class NodeRange {
+   public:
+    using ListIt = std::list<std::unique_ptr<Node>>::const_iterator;
+    class iterator {
+     public:
+      iterator(ListIt it, ListIt end) : it_(it), end_(end) { advance(); }
+      Node* operator*() const { return current_; }
+      iterator& operator++() {
+        advance();
+        return *this;
+      }
+      bool operator==(const iterator& o) const { return current_ == o.current_; }
+
+     private:
+      void advance() {
+        current_ = it_ == end_ ? nullptr : (it_++)->get();
+      }
+      ListIt it_, end_;
+      Node* current_ = nullptr;
+    };
+    explicit NodeRange(const std::list<std::unique_ptr<Node>>& l) : list_(l) {}
+    iterator begin() const { return iterator(list_.begin(), list_.end()); }
+    iterator end() const { return iterator(list_.end(), list_.end()); }
+
+   private:
+    const std::list<std::unique_ptr<Node>>& list_;
+  };
+  NodeRange node_range() const { return NodeRange(nodes_); }
+  /// The node after / before `node` in execution order (null at either end), in O(1).
+  Node* next_node(const Node& node) const;
+  Node* prev_node(const Node& node) const;
+  /// Calls f(Value*) for every value owned by this graph, in creation order, without copying
+  /// the list. f must not add or remove values of this graph.
+  template <typename F>
+  void for_each_value(F&& f) const {
+    for (const auto& v : values_)
+      if (v) f(v.get());
+  }
 
   const std::vector<Value*>& inputs() const { return inputs_; }
   const std::vector<Value*>& outputs() const { return outputs_; }
@@ -201,7 +245,11 @@ class Graph {
   std::string name_;
   Graph* parent_ = nullptr;
   std::list<std::unique_ptr<Node>> nodes_;
+  // Creation order; a removed value leaves a null slot (removal is O(1)), compacted once the
+  // holes are half the vector.
   std::vector<std::unique_ptr<Value>> values_;
+  size_t dead_values_ = 0;
+  void erase_value(Value* v);
   std::unordered_map<std::string, Value*> by_name_;
   std::vector<Value*> inputs_, outputs_;
   int64_t next_node_index_ = 0;

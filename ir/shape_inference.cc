@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -147,7 +148,7 @@ void reserve_type_symbols(const Type& t, SymbolFactory& symbols) {
 }
 
 void reserve_graph_symbols(const Graph& g, SymbolFactory& symbols) {
-  for (const Value* v : g.values()) reserve_type_symbols(v->type(), symbols);
+  g.for_each_value([&](const Value* v) { reserve_type_symbols(v->type(), symbols); });
   for (const Graph* sg : g.direct_subgraphs()) reserve_graph_symbols(*sg, symbols);
 }
 
@@ -207,19 +208,20 @@ struct Walker {
   }
 
   void seed_values(const Graph& g) {
-    for (const Value* v : g.initializers()) {
+    g.for_each_value([&](const Value* v) {
+      if (!v->is_initializer()) return;
       const Tensor& t = v->initializer();
-      if (t.rank() > 1 || t.element_count() > infer::kMaxTrackedElements) continue;
+      if (t.rank() > 1 || t.element_count() > infer::kMaxTrackedElements) return;
       std::vector<Dim> dims;
       if (t.dtype() == DataType::kInt64) {
         for (int64_t x : t.span<int64_t>()) dims.push_back(infer::int_dim(x));
       } else if (t.dtype() == DataType::kInt32) {
         for (int32_t x : t.span<int32_t>()) dims.push_back(infer::int_dim(x));
       } else {
-        continue;
+        return;
       }
       values[v] = std::move(dims);
-    }
+    });
   }
 
   // Subgraphs already inferred through InferenceContext::infer_subgraph (with typed inputs).
@@ -230,7 +232,7 @@ struct Walker {
   void walk(Graph& g) {
     walked.insert(&g);
     seed_values(g);
-    for (Node* node : g.nodes()) {
+    for (Node* node : g.node_range()) {
       infer_node(*node);
       for (Attribute& a : node->mutable_attributes()) {
         if (a.g && !walked.count(a.g.get())) walk(*a.g);
@@ -254,9 +256,33 @@ struct Walker {
     return out;
   }
 
+  // (domain, op type) -> the model's opset for the domain and the inference function at it.
+  // Keys view the nodes' own strings, which outlive the walk (inference never removes nodes).
+  struct OpInfo {
+    int64_t opset = 0;
+    const InferFunction* fn = nullptr;
+  };
+  std::vector<std::pair<std::string, std::unordered_map<std::string_view, OpInfo>>> ops_by_domain;
+
+  const OpInfo& op_info(const Node& node) {
+    auto domain = std::find_if(ops_by_domain.begin(), ops_by_domain.end(),
+                               [&](const auto& d) { return d.first == node.domain(); });
+    if (domain == ops_by_domain.end()) {
+      ops_by_domain.emplace_back(node.domain(), std::unordered_map<std::string_view, OpInfo>{});
+      domain = std::prev(ops_by_domain.end());
+    }
+    auto [it, inserted] = domain->second.try_emplace(std::string_view(node.op_type()));
+    if (inserted) {
+      it->second.opset = model.opset(node.domain());
+      it->second.fn = find_inference(node.domain(), node.op_type(), it->second.opset);
+    }
+    return it->second;
+  }
+
   void infer_node(Node& node) {
-    const int64_t opset = model.opset(node.domain());
-    const InferFunction* fn = find_inference(node.domain(), node.op_type(), opset);
+    const OpInfo& op = op_info(node);
+    const int64_t opset = op.opset;
+    const InferFunction* fn = op.fn;
     if (!fn) return;  // outputs keep their declared (or unknown) types
     std::vector<Type> declared;
     for (Value* out : node.outputs()) declared.push_back(out ? out->type() : Type());
@@ -285,10 +311,10 @@ struct Walker {
     for (size_t i = 0; i < node.outputs().size(); ++i) {
       Value* out = node.output(i);
       if (!out) continue;
-      const Type inferred = out->type();
-      auto merged = merge(declared[i], inferred);
+      auto merged = merge(declared[i], out->type());
       if (!merged) {
         if (options.strict) {
+          const Type inferred = out->type();
           restore();
           conflict(node, *out, declared[i], inferred);
         }
@@ -303,13 +329,13 @@ struct Walker {
 }  // namespace
 
 void infer_shapes(Model& model, const InferenceOptions& options) {
-  Walker w{model, options, SymbolFactory(), {}, {}};
+  Walker w{model, options, SymbolFactory(), {}, {}, {}};
   reserve_graph_symbols(model.graph(), w.symbols);
   w.walk(model.graph());
 }
 
 KnownValues infer_values(Model& model, const InferenceOptions& options) {
-  Walker w{model, options, SymbolFactory(), {}, {}};
+  Walker w{model, options, SymbolFactory(), {}, {}, {}};
   reserve_graph_symbols(model.graph(), w.symbols);
   w.walk(model.graph());
   KnownValues out;

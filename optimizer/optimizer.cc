@@ -42,8 +42,7 @@ void collect_graphs(ir::Graph& g, std::vector<ir::Graph*>& out) {
 size_t count_untyped(const std::vector<ir::Graph*>& graphs) {
   size_t n = 0;
   for (const ir::Graph* g : graphs)
-    for (const ir::Value* v : g->values())
-      if (v->type().kind == ir::Type::Kind::kUnknown) ++n;
+    g->for_each_value([&](const ir::Value* v) { n += v->type().kind == ir::Type::Kind::kUnknown; });
   return n;
 }
 
@@ -161,6 +160,9 @@ OptimizeReport optimize(ir::Model& model, const OptimizeOptions& options) {
       round_changed |= changed;
     }
     if (!round_changed) break;
+    // Inference after the last change of the round (a pass that left values untyped, or
+    // fold_shape_computations) is still current: inferring again would give the same types.
+    if (current_known_values(model)) continue;
     try {
       infer(model, inference);
       census.untyped = count_untyped(census.graphs);

@@ -24,8 +24,13 @@
 // - A folded value that is a graph output keeps its name: it becomes a Constant node (an
 //   initializer cannot take over an output's name), and such a Constant is left alone.
 // - Without ctx.evaluate only Constant nodes are folded.
+// - Reshape, Flatten, Squeeze, Unsqueeze, Identity and contiguous unit-step Slices of an
+//   initializer fold without copying: the new initializer shares the input's storage (see
+//   fold_as_view), so folding a model's weight re-arrangements costs no copy of the weights.
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <memory>
 
 #include "optimizer/passes.h"
 #include "optimizer/patch.h"
@@ -83,6 +88,99 @@ void replace_by_constant(Patch& patch, ir::Value* value, Tensor t) {
 
 bool used(const ir::Value* v) { return v && (!v->uses().empty() || v->is_graph_output()); }
 
+/// The static shape of a tensor type; nullopt when a dim is symbolic or the rank unknown.
+std::optional<std::vector<int64_t>> static_shape(const ir::Type& t) {
+  if (t.kind != ir::Type::Kind::kTensor || !t.shape.has_rank) return std::nullopt;
+  std::vector<int64_t> out;
+  for (const ir::Dim& d : t.shape.dims) {
+    if (!d.is_constant() || d.value() < 0) return std::nullopt;
+    out.push_back(d.value());
+  }
+  return out;
+}
+
+/// Whether elements of `dtype` are whole bytes each (not strings, not packed sub-byte types).
+bool byte_addressable(DataType dtype) {
+  return dtype != DataType::kString && dtype != DataType::kUndefined && dtype_bits(dtype) % 8 == 0;
+}
+
+/// Folds ops whose output is a contiguous part of input 0's bytes without copying them: the
+/// result shares the input's storage (Tensor handles share it like std::shared_ptr; nothing
+/// writes into initializers). Reshape, Flatten, Squeeze, Unsqueeze and Identity keep every byte;
+/// Slice with unit steps keeps a contiguous range when it narrows a single axis and every axis
+/// before it has size 1, and the input stays alive anyway or the slice is at least half of it.
+/// Needs the inferred static output type; nullopt (the caller evaluates the node) otherwise, and
+/// for a borrowed input, whose memory the caller owns.
+std::optional<Tensor> fold_as_view(const ir::Node& node) {
+  static const char* const kSameBytes[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
+  if (!node.domain().empty() || node.outputs().size() != 1 || !node.output(0)) return std::nullopt;
+  const bool same_bytes = std::any_of(std::begin(kSameBytes), std::end(kSameBytes),
+                                      [&](const char* op) { return node.op_type() == op; });
+  if (!same_bytes && node.op_type() != "Slice") return std::nullopt;
+  const Tensor* in = constant_of(node.input(0));
+  if (!in || !in->defined() || in->is_borrowed() || !byte_addressable(in->dtype())) return std::nullopt;
+  const ir::Type& out_type = node.output(0)->type();
+  std::optional<std::vector<int64_t>> out_shape = static_shape(out_type);
+  if (!out_shape || out_type.elem != in->dtype()) return std::nullopt;
+  const int64_t out_count = shape_element_count(*out_shape);
+  if (out_count == 0) return std::nullopt;
+  if (same_bytes) {
+    if (out_count != in->element_count()) return std::nullopt;
+    return in->reshaped(*out_shape);
+  }
+  // Slice (opset 10+: starts, ends, axes, steps as inputs). A view keeps all of the input
+  // alive: only when something else keeps it anyway, or the slice is at least half of it.
+  if (node.inputs().size() < 3 || node.find_attribute("starts")) return std::nullopt;
+  const ir::Value* source = node.input(0);
+  if (source->uses().size() == 1 && !source->is_graph_output() && 2 * out_count < in->element_count())
+    return std::nullopt;
+  const std::vector<int64_t>& dims = in->shape();
+  if (out_shape->size() != dims.size()) return std::nullopt;
+  std::optional<std::vector<int64_t>> starts = constant_ints(node.input(1));
+  std::optional<std::vector<int64_t>> ends = constant_ints(node.input(2));
+  if (!starts || !ends || starts->size() != ends->size()) return std::nullopt;
+  std::vector<int64_t> axes(starts->size());
+  for (size_t i = 0; i < axes.size(); ++i) axes[i] = static_cast<int64_t>(i);
+  if (node.input(3)) {
+    std::optional<std::vector<int64_t>> given = constant_ints(node.input(3));
+    if (!given || given->size() != axes.size()) return std::nullopt;
+    axes = *given;
+  }
+  if (node.input(4)) {
+    std::optional<std::vector<int64_t>> steps = constant_ints(node.input(4));
+    if (!steps || steps->size() != axes.size() ||
+        std::any_of(steps->begin(), steps->end(), [](int64_t st) { return st != 1; }))
+      return std::nullopt;
+  }
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> begin(dims.size(), 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const int64_t axis = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (axis < 0 || axis >= rank) return std::nullopt;
+    const int64_t dim = dims[static_cast<size_t>(axis)];
+    auto clamp = [&](int64_t v) { return std::clamp(v < 0 ? v + dim : v, int64_t{0}, dim); };
+    const int64_t b = clamp((*starts)[i]), e = clamp((*ends)[i]);
+    if (std::max<int64_t>(e - b, 0) != (*out_shape)[static_cast<size_t>(axis)]) return std::nullopt;
+    begin[static_cast<size_t>(axis)] = b;
+  }
+  // The one narrowed axis k (none: the whole tensor); axes before it must have size 1.
+  size_t k = dims.size();
+  for (size_t a = 0; a < dims.size(); ++a) {
+    if ((*out_shape)[a] == dims[a]) continue;
+    if (k != dims.size()) return std::nullopt;
+    k = a;
+  }
+  if (k == dims.size()) return in->reshaped(*out_shape);
+  for (size_t a = 0; a < k; ++a)
+    if (dims[a] != 1) return std::nullopt;
+  int64_t inner = 1;
+  for (size_t a = k + 1; a < dims.size(); ++a) inner *= dims[a];
+  const size_t offset = dtype_storage_bytes(in->dtype(), static_cast<size_t>(begin[k] * inner));
+  auto keeper = std::make_shared<Tensor>(*in);
+  void* data = static_cast<char*>(keeper->raw_data()) + offset;
+  return Tensor::wrap(in->dtype(), *out_shape, data, std::move(keeper));
+}
+
 std::optional<Patch> fold_constant_node(ir::Node& node, const PassContext& ctx) {
   if (node.op_type() == "Constant" && node.domain().empty()) {
     ir::Value* out = node.output(0);
@@ -116,6 +214,11 @@ std::optional<Patch> fold_constant_node(ir::Node& node, const PassContext& ctx) 
   }
   if (static_total > max_bytes) return std::nullopt;
   if (!any_used) return std::nullopt;  // dead code; eliminate_dead_code removes it
+  if (std::optional<Tensor> view = fold_as_view(node)) {
+    Patch patch(node);
+    replace_by_constant(patch, node.output(0), std::move(*view));
+    return patch;
+  }
 
   std::optional<std::vector<Tensor>> results = ctx.evaluate(node, ctx.model().opset_imports, inputs);
   if (!results || results->size() != node.outputs().size()) return std::nullopt;

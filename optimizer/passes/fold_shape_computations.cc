@@ -35,7 +35,7 @@ namespace ferry::optimizer::passes {
 namespace {
 
 bool may_have_shape_values(const ir::Graph& graph) {
-  for (const ir::Node* node : graph.nodes()) {
+  for (const ir::Node* node : graph.node_range()) {
     if (node->domain().empty() && (node->op_type() == "Shape" || node->op_type() == "Size")) return true;
     for (const ir::Value* in : node->inputs())
       if (in && in->graph() != &graph) return true;
@@ -105,6 +105,7 @@ bool fold_shape_computations(ir::Graph& graph, const PassContext& ctx) {
   const bool changed =
       apply_rule(graph, ctx, [&](ir::Node& node, const PassContext&) { return fold_known_values(node, *known); });
   if (changed) forget_known_values();  // the driver calls this pass on the next graph before it notices
+  else if (known == &inferred) set_current_known_values(ctx.model(), std::move(inferred));  // still current
   return changed;
 }
 

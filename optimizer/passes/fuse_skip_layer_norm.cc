@@ -66,11 +66,7 @@ std::optional<Patch> fuse_skip_layer_norm_rule(ir::Node& node, const PassContext
     return std::nullopt;
   // Other readers of s move to the Sum output, which the fused node (placed at the norm) makes.
   const bool sum_wanted = s->uses().size() > 1 || s->is_graph_output();
-  if (sum_wanted) {
-    const size_t here = position_of(node);
-    for (const ir::Use& u : s->uses())
-      if (u.node != &node && (u.node->graph() != node.graph() || position_of(*u.node) < here)) return std::nullopt;
-  }
+  if (sum_wanted && !other_readers_follow(node, *s)) return std::nullopt;
   ir::Value *x = a, *skip = b, *bias = nullptr;
   for (int k = 0; k < 2 && !bias; ++k) {
     ir::Node* bias_add = sole_producer(residual->input(k), "Add");

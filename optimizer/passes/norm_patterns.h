@@ -5,6 +5,7 @@
 // whether or not constant folding has turned Constant nodes into initializers yet.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -125,12 +126,27 @@ inline std::optional<Tensor> unit_scale_for(const ir::Value* x) {
   return std::nullopt;
 }
 
-/// Position of `node` in its graph's execution order (for "comes after" checks).
-inline size_t position_of(const ir::Node& node) {
-  const std::vector<ir::Node*> nodes = node.graph()->nodes();
-  for (size_t i = 0; i < nodes.size(); ++i)
-    if (nodes[i] == &node) return i;
-  return nodes.size();
+/// Whether every reader of `value` other than `node` is a node of `node`'s graph placed after
+/// it. Walks outwards from `node` in both directions at once, so the cost is about twice the
+/// distance to the farthest reader (or to the nearest earlier one), not the graph's size.
+inline bool other_readers_follow(const ir::Node& node, const ir::Value& value) {
+  const ir::Graph& g = *node.graph();
+  std::vector<const ir::Node*> pending;
+  for (const ir::Use& u : value.uses()) {
+    if (u.node == &node) continue;
+    if (u.node->graph() != &g) return false;
+    if (std::find(pending.begin(), pending.end(), u.node) == pending.end()) pending.push_back(u.node);
+  }
+  const ir::Node* ahead = &node;
+  const ir::Node* behind = &node;
+  while (!pending.empty()) {
+    if (behind) behind = g.prev_node(*behind);
+    if (behind && std::find(pending.begin(), pending.end(), behind) != pending.end()) return false;
+    if (ahead) ahead = g.next_node(*ahead);
+    if (ahead) pending.erase(std::remove(pending.begin(), pending.end(), ahead), pending.end());
+    if (!ahead && !behind && !pending.empty()) return false;
+  }
+  return true;
 }
 
 }  // namespace ferry::optimizer::passes::norm_patterns
