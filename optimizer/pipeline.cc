@@ -19,7 +19,7 @@ std::vector<Pass> basic_passes() {
       {"fold_constants", passes::fold_constants},
       {"fold_shape_computations", passes::fold_shape_computations},
       {"eliminate_common_subexpressions", passes::eliminate_common_subexpressions},
-      // Eliminations (helper 2): no-op nodes go first so that the reshapes and transposes they
+      // Eliminations: no-op nodes go first so that the reshapes and transposes they
       // separated become adjacent; chains of reshapes, then of transposes, collapse. Before the
       // fusions, which then match canonical graphs (no Identity, Mul by 1 or Reshape pairs between).
       {"eliminate_identity_ops", passes::eliminate_identity_ops},
@@ -43,7 +43,7 @@ std::vector<Pass> basic_passes() {
 // (which would otherwise take Gelu's inner Mul/Add apart).
 std::vector<Pass> extended_passes() {
   return {
-      // Normalisations and activations (helper 5). Layer norm before RMS norm: a layer norm's
+      // Normalisations and activations. Layer norm before RMS norm: a layer norm's
       // tail (x - mean) / sqrt(mean((x - mean)^2) + eps) is also an RMS norm of x - mean, and
       // the whole layer norm is the better fusion. Skip layer norm after both, since it reads
       // the norm nodes they make. GELU before SiLU and the element-wise fusions (they share Mul).
@@ -57,7 +57,7 @@ std::vector<Pass> extended_passes() {
       {"fuse_attention", passes::fuse_attention},
       // Rotary before the element-wise chain fusions, which would take its Mul/Add apart.
       {"fuse_rotary_embedding", passes::fuse_rotary_embedding},
-      // Conv / matrix-product fusions (helper 4), after the patterns above that contain Convs,
+      // Conv / matrix-product fusions, after the patterns above that contain Convs,
       // MatMuls and activations. Transposes and scales into FusedMatMul before the activation
       // fusion, which then adds the activation to the FusedMatMul.
       {"fuse_conv_activation", passes::fuse_conv_activation},
@@ -71,7 +71,7 @@ std::vector<Pass> extended_passes() {
 // all: choices for the CPU provider's kernels.
 std::vector<Pass> all_passes() {
   return {
-      // Layout (helper 5): after the extended fusions, so that each FusedConv already holds its
+      // Layout: after the extended fusions, so that each FusedConv already holds its
       // residual and activation (their Adds and Relus would otherwise sit between the Transposes
       // this pass adds); the driver's next round runs cancel_transposes (basic), which cancels
       // the Transpose pairs between consecutive convs and carries the rest through the

@@ -1,4 +1,4 @@
-// Normalisation and activation fusions (helper 5): fuse_gelu, fuse_layer_norm, fuse_rms_norm,
+// Normalisation and activation fusions: fuse_gelu, fuse_layer_norm, fuse_rms_norm,
 // fuse_skip_layer_norm, fuse_silu. Each: the operand orders exporters write, cases that must not
 // fire, numeric parity before/after, printed IR against a golden string. The goldens show one
 // pass's work: constants it left unused stay until eliminate_dead_code sweeps them, and epsilon

@@ -102,10 +102,10 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoo
       return nullptr;
     }
     dnnl::memory user(p->user_weights, dnnl_rt::engine(), const_cast<float*>(w->data<float>()));
-    k->packed_weights_.push_back(dnnl_rt::reorder_to(user, p->weights));
+    k->weights_.pack(user, p->weights);
     k->const_w_dims_ = w_dims;
     // A fully known X shape: the primitive made here is the one every run uses.
-    if (x_static) k->primitives_.emplace(primitive_key(x_dims, w_dims, has_bias, has_z), p);
+    if (x_static) k->primitives_.put(primitive_key(x_dims, w_dims, has_bias, has_z), p);
     info.mark_prepacked(1);
     if (k->bias_prepacked_) info.mark_prepacked(2);
   }
@@ -174,21 +174,8 @@ std::shared_ptr<const DnnlConv::Primitive> DnnlConv::primitive_for(const ir::Nod
                                                                   const std::vector<int64_t>& x_dims,
                                                                   const std::vector<int64_t>& w_dims, bool has_bias,
                                                                   bool has_z) const {
-  std::vector<int64_t> key = primitive_key(x_dims, w_dims, has_bias, has_z);
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = primitives_.find(key);
-  if (it != primitives_.end()) return it->second;
-  auto p = make_primitive(node, x_dims, w_dims, has_bias, has_z);
-  primitives_.emplace(std::move(key), p);
-  return p;
-}
-
-dnnl::memory DnnlConv::packed_weights(const dnnl::memory::desc& desc) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const dnnl::memory& m : packed_weights_)
-    if (m.get_desc() == desc) return m;
-  packed_weights_.push_back(dnnl_rt::reorder_to(packed_weights_.front(), desc));
-  return packed_weights_.back();
+  return primitives_.get(primitive_key(x_dims, w_dims, has_bias, has_z),
+                         [&] { return make_primitive(node, x_dims, w_dims, has_bias, has_z); });
 }
 
 Tensor* DnnlConv::run(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* z) const {
@@ -271,7 +258,7 @@ Tensor* DnnlConv::run(KernelContext& ctx, const Tensor& x, const Tensor& w, cons
 
   dnnl::memory weights;
   if (prepacked) {
-    weights = packed_weights(p->weights);
+    weights = weights_.in_layout(p->weights);
   } else {
     weights = dnnl::memory(p->user_weights, eng, const_cast<float*>(w.data<float>()));
     if (p->weights != p->user_weights) {

@@ -46,7 +46,7 @@ class DnnlConv {
   /// caller then uses its own implementation.
   Tensor* run(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* z) const;
 
-  bool weights_prepacked() const { return !packed_weights_.empty(); }
+  bool weights_prepacked() const { return !weights_.empty(); }
 
  private:
   struct Primitive;  // one input-shape signature's primitive and layouts
@@ -60,8 +60,6 @@ class DnnlConv {
                                                   bool has_bias, bool has_z) const;
   std::shared_ptr<const Primitive> primitive_for(const ir::Node& node, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims,
                                                  bool has_bias, bool has_z) const;
-  /// The packed constant weights in layout `desc` (reordered from the first packed copy when new).
-  dnnl::memory packed_weights(const dnnl::memory::desc& desc) const;
 
   ConvPoolAttributes attrs_;
   std::vector<DnnlEltwise> eltwise_;
@@ -71,9 +69,8 @@ class DnnlConv {
   std::vector<float> bias_;            // the constant B, when there is one
   bool bias_prepacked_ = false;
 
-  mutable std::mutex mutex_;
-  mutable std::vector<dnnl::memory> packed_weights_;  // constant W, one per layout in use
-  mutable std::map<std::vector<int64_t>, std::shared_ptr<const Primitive>> primitives_;
+  dnnl_rt::PackedWeights weights_;  // constant W, one copy per layout in use
+  dnnl_rt::ShapeCache<Primitive> primitives_;
 };
 
 }  // namespace ferry::ep::cpu

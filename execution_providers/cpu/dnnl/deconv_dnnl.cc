@@ -94,9 +94,9 @@ std::unique_ptr<DnnlDeconv> DnnlDeconv::create(const KernelInfo& info, int64_t g
     return nullptr;
   }
   dnnl::memory user(p->user_weights, dnnl_rt::engine(), const_cast<float*>(w->data<float>()));
-  k->packed_weights_.push_back(dnnl_rt::reorder_to(user, p->weights));
+  k->weights_.pack(user, p->weights);
   k->const_w_dims_ = w_dims;
-  k->primitives_.emplace(primitive_key(x_dims, w_dims, geometry(x_dims, w_dims), has_bias), p);
+  k->primitives_.put(primitive_key(x_dims, w_dims, geometry(x_dims, w_dims), has_bias), p);
   info.mark_prepacked(1);
   if (b != nullptr && b->dtype() == DataType::kFloat) {
     k->bias_.assign(b->data<float>(), b->data<float>() + b->element_count());
@@ -147,27 +147,13 @@ std::shared_ptr<const DnnlDeconv::Primitive> DnnlDeconv::make_primitive(const st
 std::shared_ptr<const DnnlDeconv::Primitive> DnnlDeconv::primitive_for(const std::vector<int64_t>& x_dims,
                                                                        const std::vector<int64_t>& w_dims,
                                                                        const DeconvGeometry& g, bool has_bias) const {
-  std::vector<int64_t> key = primitive_key(x_dims, w_dims, g, has_bias);
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = primitives_.find(key);
-  if (it != primitives_.end()) return it->second;
-  auto p = make_primitive(x_dims, w_dims, g, has_bias);
-  primitives_.emplace(std::move(key), p);
-  return p;
-}
-
-dnnl::memory DnnlDeconv::packed_weights(const dnnl::memory::desc& desc) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const dnnl::memory& m : packed_weights_)
-    if (m.get_desc() == desc) return m;
-  packed_weights_.push_back(dnnl_rt::reorder_to(packed_weights_.front(), desc));
-  return packed_weights_.back();
+  return primitives_.get(primitive_key(x_dims, w_dims, g, has_bias),
+                         [&] { return make_primitive(x_dims, w_dims, g, has_bias); });
 }
 
 std::vector<float> DnnlDeconv::plain_weights() const {
   std::vector<float> w(static_cast<size_t>(product(const_w_dims_)));
-  std::lock_guard<std::mutex> lock(mutex_);
-  const dnnl::memory& packed = packed_weights_.front();
+  const dnnl::memory packed = weights_.first();
   dnnl::memory plain(user_weights_desc(const_w_dims_, groups_), dnnl_rt::engine(), w.data());
   dnnl_rt::execute(dnnl::reorder(packed, plain), {{DNNL_ARG_FROM, packed}, {DNNL_ARG_TO, plain}}, 1);
   return w;
@@ -199,7 +185,7 @@ Tensor* DnnlDeconv::run(KernelContext& ctx, const Tensor& x, const Tensor& w, co
   }
   dnnl::memory weights;
   if (prepacked) {
-    weights = packed_weights(p->weights);
+    weights = weights_.in_layout(p->weights);
   } else {
     weights = dnnl::memory(p->user_weights, eng, const_cast<float*>(w.data<float>()));
     if (p->weights != p->user_weights) {

@@ -45,7 +45,7 @@ class DnnlDeconv {
   /// kernel, with plain_weights() in place of W's data when W was prepacked.
   Tensor* run(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b, const DeconvGeometry& g) const;
 
-  bool weights_prepacked() const { return !packed_weights_.empty(); }
+  bool weights_prepacked() const { return !weights_.empty(); }
   /// The prepacked W in ONNX layout [C, M/group, k...] (reordered back), and B when prepacked.
   std::vector<float> plain_weights() const;
   const std::vector<float>& bias() const { return bias_; }
@@ -59,16 +59,14 @@ class DnnlDeconv {
                                                   const DeconvGeometry& g, bool has_bias) const;
   std::shared_ptr<const Primitive> primitive_for(const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims,
                                                  const DeconvGeometry& g, bool has_bias) const;
-  dnnl::memory packed_weights(const dnnl::memory::desc& desc) const;
 
   int64_t groups_;
   std::vector<int64_t> const_w_dims_;  // W's ONNX shape when constant
   std::vector<float> bias_;
   bool bias_prepacked_ = false;
 
-  mutable std::mutex mutex_;
-  mutable std::vector<dnnl::memory> packed_weights_;  // constant W, one per layout in use
-  mutable std::map<std::vector<int64_t>, std::shared_ptr<const Primitive>> primitives_;
+  dnnl_rt::PackedWeights weights_;  // constant W, one copy per layout in use
+  dnnl_rt::ShapeCache<Primitive> primitives_;
 };
 
 }  // namespace ferry::ep::cpu

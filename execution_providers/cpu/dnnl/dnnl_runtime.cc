@@ -52,7 +52,7 @@ dnnl::memory wrap(const std::vector<int64_t>& shape, const float* data, dnnl::me
   return dnnl::memory(desc, engine(), const_cast<float*>(data));
 }
 
-// ---- helper 4: memory for packed weights (see the header) ----
+// ---- memory for packed weights (see the header) ----
 
 namespace {
 
@@ -96,7 +96,25 @@ dnnl::memory reorder_to(const dnnl::memory& source, const dnnl::memory::desc& de
   return packed;
 }
 
-// ---- helper 7: CPU features for int8 / bf16, and the opt-in compute precision ----
+void PackedWeights::pack(const dnnl::memory& source, const dnnl::memory::desc& desc) {
+  copies_.assign({reorder_to_owned(source, desc)});
+  packed_ = true;
+}
+
+dnnl::memory PackedWeights::in_layout(const dnnl::memory::desc& desc) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& m : copies_)
+    if (m->get_desc() == desc) return *m;
+  copies_.push_back(reorder_to_owned(*copies_.front(), desc));
+  return *copies_.back();
+}
+
+dnnl::memory PackedWeights::first() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return *copies_.front();
+}
+
+// ---- CPU features for int8 / bf16, and the opt-in compute precision ----
 
 bool cpu_has_int8_dot() {
   static const bool has = [] {

@@ -13,7 +13,9 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -65,7 +67,7 @@ dnnl::memory reorder_to(const dnnl::memory& source, const dnnl::memory::desc& de
 /// The plain row-major format tag for a rank (a, ab, abc, ...).
 dnnl::memory::format_tag plain_tag(size_t rank);
 
-// ---- helper 4: memory for packed weights ----------------------------------------------------
+// ---- memory for packed weights ----------------------------------------------------
 // Buffers for prepacked weights that are anonymous mappings of their own from 128 KiB up: freeing
 // one (a session closing, a shape's extra layout dropped) returns its pages to the system at once
 // instead of leaving a hole in the heap that keeps the process's resident size up.
@@ -78,7 +80,51 @@ std::shared_ptr<dnnl::memory> owned_memory(const dnnl::memory::desc& desc);
 /// `source` reordered (or copied, when the layouts are equal) into owned_memory(desc), on one thread.
 std::shared_ptr<dnnl::memory> reorder_to_owned(const dnnl::memory& source, const dnnl::memory::desc& desc);
 
-// ---- helper 7: CPU features for int8 / bf16, and the opt-in compute precision ----
+/// A constant weight kept in the oneDNN layouts that primitives chose: the first copy is packed at
+/// kernel creation (after which the initializer may be released); a primitive for a new input
+/// shape that prefers another layout gets a copy reordered from the first. Copies are
+/// owned_memory. pack() runs once, at creation; in_layout() and first() are thread-safe.
+class PackedWeights {
+ public:
+  void pack(const dnnl::memory& source, const dnnl::memory::desc& desc);
+  bool empty() const { return !packed_; }
+  /// The weights in layout `desc` (made on first request).
+  dnnl::memory in_layout(const dnnl::memory::desc& desc) const;
+  /// The copy made at creation.
+  dnnl::memory first() const;
+
+ private:
+  bool packed_ = false;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::shared_ptr<dnnl::memory>> copies_;
+};
+
+/// Per-shape state (a primitive and its layouts), made on first use of a key and kept; a kernel's
+/// compute() may ask from several threads at once.
+template <typename P>
+class ShapeCache {
+ public:
+  /// The entry for `key`, made by `make()` (under the cache's lock) when new.
+  template <typename Make>
+  std::shared_ptr<const P> get(std::vector<int64_t> key, Make&& make) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) return it->second;
+    std::shared_ptr<const P> p = make();
+    entries_.emplace(std::move(key), p);
+    return p;
+  }
+  void put(std::vector<int64_t> key, std::shared_ptr<const P> p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    entries_.emplace(std::move(key), std::move(p));
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::map<std::vector<int64_t>, std::shared_ptr<const P>> entries_;
+};
+
+// ---- CPU features for int8 / bf16, and the opt-in compute precision ----
 
 /// True when oneDNN's int8 kernels compute exact int32 dot products here (AVX512-VNNI or
 /// AVX-VNNI). Without VNNI they use vpmaddubsw, whose int16 pair sums saturate.

@@ -1,4 +1,4 @@
-// oneDNN int8 paths for QLinearConv / ConvInteger and QLinearMatMul / MatMulInteger (helper 7).
+// oneDNN int8 paths for QLinearConv / ConvInteger and QLinearMatMul / MatMulInteger.
 //
 // oneDNN picks VNNI kernels (vpdpbusd) where the CPU has them. These paths are used only on
 // such CPUs (dnnl_rt::cpu_has_int8_dot): without VNNI oneDNN's int8 kernels use vpmaddubsw,
