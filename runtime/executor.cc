@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <new>
+#include <mutex>
+#include <map>
+#include <cstdlib>
 
 #include "execution_providers/kernel.h"
 #include "runtime/input_check.h"
@@ -18,6 +22,69 @@ void copy_tensor_data(const Tensor& src, Tensor& dst) {
   } else if (src.byte_size() > 0 && src.raw_data() != dst.raw_data()) {
     std::memcpy(dst.raw_data(), src.raw_data(), src.byte_size());
   }
+}
+
+// Free buffers by size. At most twice the peak bytes ever in use at once are kept free: free
+// blocks of one size must not crowd out those of another (every size of a run recurs).
+struct ArenaPool::Recycled {
+  static constexpr size_t kMinBytes = size_t{64} << 10;  // smaller blocks: malloc keeps them
+  static constexpr size_t kPage = 4096;
+  std::mutex mu;
+  std::multimap<size_t, void*> free;
+  size_t free_bytes = 0, in_use = 0, peak = 0;
+
+  ~Recycled() {
+    for (auto& [bytes, p] : free) std::free(p);
+  }
+  void* take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      in_use += bytes;
+      peak = std::max(peak, in_use);
+      auto it = free.find(bytes);
+      if (it != free.end()) {
+        void* p = it->second;
+        free.erase(it);
+        free_bytes -= bytes;
+        return p;
+      }
+    }
+    void* p = std::aligned_alloc(64, bytes);
+    if (p == nullptr) {
+      std::lock_guard<std::mutex> lock(mu);
+      in_use -= bytes;
+      throw std::bad_alloc();
+    }
+    return p;
+  }
+  void give(void* p, size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      in_use -= bytes;
+      if (free_bytes + bytes <= 2 * peak) {
+        free.emplace(bytes, p);
+        free_bytes += bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+};
+
+ArenaPool::ArenaPool() : recycled_(std::make_shared<Recycled>()) {}
+
+Tensor ArenaPool::dynamic_tensor(DataType dtype, std::vector<int64_t> shape) {
+  const size_t bytes = dtype == DataType::kString ? 0 : dtype_storage_bytes(dtype, static_cast<size_t>(shape_element_count(shape)));
+  if (bytes < Recycled::kMinBytes) return Tensor::empty(dtype, std::move(shape));
+  const size_t rounded = (bytes + Recycled::kPage - 1) / Recycled::kPage * Recycled::kPage;
+  void* p = recycled_->take(rounded);
+  std::shared_ptr<void> keeper(p, [pool = recycled_, rounded](void* q) { pool->give(q, rounded); });
+  return Tensor::wrap(dtype, std::move(shape), p, std::move(keeper));
+}
+
+size_t ArenaPool::kept_bytes() const {
+  std::lock_guard<std::mutex> lock(recycled_->mu);
+  return recycled_->free_bytes;
 }
 
 Tensor ArenaPool::acquire(size_t bytes) {
@@ -154,6 +221,7 @@ std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, Arena
   state.plan = &plan;
   state.values.resize(graph.values.size());
   state.others.resize(graph.values.size());
+  state.buffers = arenas;
   Tensor arena;
   struct Return {  // gives the arena back to the pool however the run ends
     ArenaPool* pool;

@@ -17,12 +17,15 @@
 
 namespace ferry::runtime {
 
+class ArenaPool;
+
 struct RunState {
   const ExecGraph* graph = nullptr;
   const MemoryPlan* plan = nullptr;
   std::vector<Tensor> values;     ///< by value id: tensors
   std::vector<Value> others;      ///< by value id: sequences, optionals, maps (tensors: undefined)
   std::shared_ptr<void> arena;    ///< the run's arena (null when the plan needs none)
+  ArenaPool* buffers = nullptr;  ///< recycles dynamic values' storage (may be null)
   uint8_t* arena_base = nullptr;
   size_t arena_bytes = 0;
 
@@ -32,21 +35,34 @@ struct RunState {
   }
 };
 
-/// Arenas kept for one memory plan, so repeated runs reuse (already paged-in) memory instead of
-/// allocating a fresh arena each time. It holds at most as many arenas as runs of the plan
-/// were ever in flight at once; they are freed with the pool (when its plan leaves the cache).
+/// Memory kept for one memory plan, so repeated runs reuse (already paged-in) memory:
+/// - arenas: it holds at most as many as runs of the plan were ever in flight at once; they are
+///   freed with the pool (when its plan leaves the cache);
+/// - storage of dynamic values (sizes known only while running, e.g. behind an unbound symbolic
+///   dim): a buffer of 64 KiB or more, freed after its last reader, is kept for the next request
+///   of its size (in pages) instead of going back to malloc, which returns large blocks to the
+///   system (a fresh mapping, page faults on every run: up to 30% of a transformer's run). The
+///   pool keeps at most twice as many free bytes as were ever in use at once; a buffer still held
+///   by a tensor when the pool goes is freed by that tensor.
 class ArenaPool {
  public:
+  ArenaPool();
   /// A free arena of `bytes` bytes, or a new one when all are in use.
   Tensor acquire(size_t bytes);
   /// Gives an arena back for the next run.
   void release(Tensor arena);
   size_t size() const;
+  /// An uninitialized tensor for a dynamic value, its storage recycled when large.
+  Tensor dynamic_tensor(DataType dtype, std::vector<int64_t> shape);
+  /// Bytes of dynamic-value buffers kept free for reuse.
+  size_t kept_bytes() const;
 
  private:
+  struct Recycled;
   mutable std::mutex mu_;
   std::vector<Tensor> free_;
   size_t created_ = 0;
+  std::shared_ptr<Recycled> recycled_;
 };
 
 /// Runs every node. `feeds` are checked already; `constants` holds the initializers by id.

@@ -269,7 +269,10 @@ class MultiHeadAttention final : public Kernel {
     const bool causal = a_.is_causal, nan_to_zero = a_.nan_to_zero;
     ctx.thread_pool().parallel_for(Bo * Ho * blocks, cost, [&](int64_t begin, int64_t end) {
       omp_set_num_threads(1);  // oneDNN's gemm stays on this task's thread
-      std::vector<float> scores(static_cast<size_t>(std::min(S, rows) * total));
+      // Reused per thread: a fresh block of this size per call is a fresh mapping (page faults).
+      thread_local std::vector<float> scores;
+      if (scores.size() < static_cast<size_t>(std::min(S, rows) * total))
+        scores.resize(static_cast<size_t>(std::min(S, rows) * total));
       for (int64_t task = begin; task < end; ++task) {
         const int64_t bh = task / blocks, b = bh / Ho, h = bh % Ho;
         const int64_t i0 = (task % blocks) * rows, m = std::min(S, i0 + rows) - i0;
