@@ -4,7 +4,8 @@
 // the pairs between consecutive convs and carries the rest through the element-wise ops between
 // them (Relu, residual Add, Mul, Sigmoid, Concat, ...), so that a conv chain runs in NHWC with
 // Transposes only at its boundaries (graph inputs and outputs, and the ops that need NCHW:
-// pooling, BatchNormalization, Resize, Reshape, ...).
+// BatchNormalization, Resize, ConvTranspose, Reshape, ...). Pools that read such a chain, and the
+// ReduceMean a squeeze-excite block becomes there, run channels-last too (ferry.ChannelsLastPool).
 //
 //   X  W  B   Z                 X          Z
 //    \ |  |  /                  |          |
