@@ -32,6 +32,14 @@ void register_ferry_norm();       // infer/ferry_norm.cc
 void register_ferry_attention();  // infer/ferry_attention.cc
 void register_ferry_layout();     // infer/ferry_layout.cc
 
+/// The output extent of one spatial axis of a conv or pool window (nn.cc): auto_pad SAME_* /
+/// VALID / NOTSET with explicit pads and ceil_mode. `last_window_rule`: with ceil_mode, drop a
+/// last window that would start in the right padding (the spec's rule from opset 22 on). Fails
+/// naming the attribute on an unknown auto_pad.
+Dim window_output_extent(InferenceContext& ctx, const Dim& in, int64_t kernel, int64_t stride, int64_t dilation,
+                         int64_t pad_begin, int64_t pad_end, const std::string& auto_pad, bool ceil_mode,
+                         bool last_window_rule);
+
 /// A Dim holding any integer, negative ones included (tensor values such as Reshape's -1).
 Dim int_dim(int64_t v);
 /// The marker for an element of a partially known value (InferenceContext::input_partial_value).

@@ -43,21 +43,9 @@ void channels_last_pool(InferenceContext& ctx) {
     if (strides[i] < 1 || dilations[i] < 1 || kernel[i] < 1)
       ctx.fail("kernel_shape, strides and dilations must be positive");
     const Dim& in = x->dims[1 + i];
-    const int64_t effective = (kernel[i] - 1) * dilations[i] + 1;
-    Dim o;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      o = ceil_div(in, Dim(strides[i]));
-    } else if (auto_pad == "VALID") {
-      o = floor_div(in - Dim(effective), Dim(strides[i])) + Dim(1);
-    } else if (auto_pad == "NOTSET" || auto_pad.empty()) {
-      const Dim span = in + Dim(pads[i] + pads[i + spatial]) - Dim(effective);
-      o = (ceil_mode ? ceil_div(span, Dim(strides[i])) : floor_div(span, Dim(strides[i]))) + Dim(1);
-      // The last ceil-mode window starts inside the input or the left padding (opset 22's rule).
-      if (ceil_mode && o.is_constant() && in.is_constant() && (o.value() - 1) * strides[i] >= in.value() + pads[i])
-        o = o - Dim(1);
-    } else {
-      ctx.fail("attribute 'auto_pad' is \"" + auto_pad + "\"; valid: NOTSET, SAME_UPPER, SAME_LOWER, VALID");
-    }
+    // The op has the latest semantics: opset 22's last-window rule always applies.
+    const Dim o = window_output_extent(ctx, in, kernel[i], strides[i], dilations[i], pads[i], pads[i + spatial],
+                                       auto_pad, ceil_mode, true);
     if (o.is_constant() && o.value() < 1)
       ctx.fail("input X " + x->to_string() + " is too small for kernel " + std::to_string(kernel[i]) +
                " on spatial axis " + std::to_string(i));

@@ -84,24 +84,8 @@ void conv_pool(InferenceContext& ctx, bool is_conv) {
       out.push_back(ctx.fresh_dim());
       continue;
     }
-    const int64_t effective = (kernel[i] - 1) * dilations[i] + 1;
-    Dim o;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      o = ceil_div(in, Dim(strides[i]));
-    } else if (auto_pad == "VALID") {
-      o = floor_div(in - Dim(effective), Dim(strides[i])) + Dim(1);
-    } else if (auto_pad == "NOTSET" || auto_pad.empty()) {
-      const Dim span = in + Dim(pads[i] + pads[i + spatial]) - Dim(effective);
-      o = (ceil_mode ? ceil_div(span, Dim(strides[i])) : floor_div(span, Dim(strides[i]))) + Dim(1);
-      // With ceil_mode the last window must start inside the input or the left padding. The spec
-      // says so from opset 22 on (onnx's own inference applies it only there; earlier opsets keep
-      // the plain formula, which can add a window that starts in the right padding).
-      if (ceil_mode && ctx.opset() >= 22 && o.is_constant() && in.is_constant() &&
-          (o.value() - 1) * strides[i] >= in.value() + pads[i])
-        o = o - Dim(1);
-    } else {
-      ctx.fail("attribute 'auto_pad' is \"" + auto_pad + "\"; valid: NOTSET, SAME_UPPER, SAME_LOWER, VALID");
-    }
+    const Dim o = window_output_extent(ctx, in, kernel[i], strides[i], dilations[i], pads[i], pads[i + spatial],
+                                       auto_pad, ceil_mode, ctx.opset() >= 22);
     if (o.is_constant() && (o.value() < 0 || (o.value() == 0 && !(in.is_constant() && in.value() == 0))))
       ctx.fail("input X " + x->to_string() + " is too small for kernel " + std::to_string(kernel[i]) + " (dilation " +
                std::to_string(dilations[i]) + ", pads " + std::to_string(pads[i]) + "+" +
@@ -139,6 +123,25 @@ void matmul(InferenceContext& ctx) {
 }
 
 }  // namespace
+
+Dim window_output_extent(InferenceContext& ctx, const Dim& in, int64_t kernel, int64_t stride, int64_t dilation,
+                         int64_t pad_begin, int64_t pad_end, const std::string& auto_pad, bool ceil_mode,
+                         bool last_window_rule) {
+  const int64_t effective = (kernel - 1) * dilation + 1;
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") return ceil_div(in, Dim(stride));
+  if (auto_pad == "VALID") return floor_div(in - Dim(effective), Dim(stride)) + Dim(1);
+  if (auto_pad != "NOTSET" && !auto_pad.empty())
+    ctx.fail("attribute 'auto_pad' is \"" + auto_pad + "\"; valid: NOTSET, SAME_UPPER, SAME_LOWER, VALID");
+  const Dim span = in + Dim(pad_begin + pad_end) - Dim(effective);
+  Dim o = (ceil_mode ? ceil_div(span, Dim(stride)) : floor_div(span, Dim(stride))) + Dim(1);
+  // With ceil_mode the last window must start inside the input or the left padding. The spec says
+  // so from opset 22 on (onnx's own inference applies it only there; earlier opsets keep the plain
+  // formula, which can add a window that starts in the right padding).
+  if (last_window_rule && ceil_mode && o.is_constant() && in.is_constant() &&
+      (o.value() - 1) * stride >= in.value() + pad_begin)
+    o = o - Dim(1);
+  return o;
+}
 
 void conv_inference(InferenceContext& ctx) { conv_pool(ctx, true); }
 
