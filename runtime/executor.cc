@@ -216,6 +216,7 @@ std::vector<Value> execute(const ExecGraph& graph, const MemoryPlan& plan, Arena
                            const std::vector<std::pair<int, Value>>& feeds,
                            const std::vector<int>& output_ids, const ThreadPool& pool,
                            const std::string& source, Profiler* profiler) {
+  const ScopedThreadCount threads(pool.num_threads());
   RunState state;
   state.graph = &graph;
   state.plan = &plan;

@@ -71,6 +71,7 @@ std::optional<std::vector<Tensor>> run_with_kernel(const ir::Model& model, const
     }
   }
   if (!def) return std::nullopt;
+  const ScopedThreadCount one_thread(1);  // folding runs inline, oneDNN's primitives too
   std::unique_ptr<ep::Kernel> kernel = def->factory(ep::KernelInfo(node, opset, *provider));
   if (!kernel) return std::nullopt;
   std::vector<const Tensor*> inputs;

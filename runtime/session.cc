@@ -160,15 +160,18 @@ SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions&
   profile_phase("optimize", phase_us);
 
   graph_ = runtime::ExecGraph::build(model_->graph(), *model_);
-  partition_and_create_kernels(options);
+  int threads = options.intra_op_num_threads;
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  pool_ = std::make_unique<runtime::ThreadPool>(threads);
+  {
+    const runtime::ScopedThreadCount kernel_threads(threads);  // oneDNN sizes its primitives now
+    partition_and_create_kernels(options);
+  }
 
   for (size_t id = 0; id < graph_.values.size(); ++id)
     if (graph_.values[id].kind == runtime::ValueKind::kInitializer)
       constants_.emplace_back(static_cast<int>(id), graph_.values[id].value->initializer());
 
-  int threads = options.intra_op_num_threads;
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  pool_ = std::make_unique<runtime::ThreadPool>(threads);
   describe_model();
   profile_phase("session_initialization", init_us);
 }

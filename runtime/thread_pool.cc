@@ -39,6 +39,12 @@ ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {}
 
 ThreadPool::~ThreadPool() = default;
 
+ScopedThreadCount::ScopedThreadCount(int threads) : previous_(omp_get_max_threads()) {
+  omp_set_num_threads(std::max(1, threads));
+}
+
+ScopedThreadCount::~ScopedThreadCount() { omp_set_num_threads(previous_); }
+
 void ThreadPool::parallel_for(int64_t n, double cost_per_item,
                               const std::function<void(int64_t, int64_t)>& fn) const {
   if (n <= 0) return;

@@ -30,4 +30,20 @@ class ThreadPool {
   int threads_;
 };
 
+/// Sets the calling thread's OpenMP thread count for its lifetime and restores the previous
+/// count after. oneDNN fixes a primitive's thread split when the primitive is created (from this
+/// count) and runs it on that many threads whatever the count is when it runs, so kernel
+/// creation, each run and each constant fold hold one: a session of N threads then makes and
+/// runs its primitives with N, not with the process default (one per core).
+class ScopedThreadCount {
+ public:
+  explicit ScopedThreadCount(int threads);
+  ~ScopedThreadCount();
+  ScopedThreadCount(const ScopedThreadCount&) = delete;
+  ScopedThreadCount& operator=(const ScopedThreadCount&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace ferry::runtime

@@ -16,18 +16,20 @@ import enum
 import os
 from typing import Any, Iterable, Mapping, Sequence
 
-# The intra-op threads are an OpenMP team (shared with oneDNN). libgomp's default lets idle
-# threads busy-wait after each parallel region, which on a machine with other work running (or
-# more threads than free cores) starves the threads doing the next kernel: MobileNetV2 at 2
-# threads ran 5x slower that way. A bounded spin (GOMP_SPINCOUNT 1000-30000, i.e. ~10-300 us) saves
-# the ~35 us wake-up per parallel region on an idle 2-core VM (MobileNetV2 2 threads: -30%), but
-# with other processes running it was 3-25x slower than passive, as a spinning thread spends the
-# CPU share it then lacks when its part of the next region is due. libgomp reads the policy once,
-# when it is loaded, so it is set here, before the extension loads it, unless the user chose one
-# (tests/python/test_wait_policy.py). A libgomp that torch loaded earlier in the process keeps its
-# own setting. C++ programs: set OMP_WAIT_POLICY yourself.
+# The intra-op threads are an OpenMP team (shared with oneDNN), and libgomp reads its wait policy
+# once, when it is loaded, so it is chosen here, before the extension loads it, unless the user
+# chose one (OMP_WAIT_POLICY or GOMP_SPINCOUNT; tests/python/test_wait_policy.py). Idle threads
+# spin GOMP_SPINCOUNT=1000 pauses (about 25 us) before they sleep. That bridges the gap between
+# one kernel's parallel region and the next, which otherwise costs a 30-50 us futex wake-up each
+# on a 2-core VM (MobileNetV2 at 2 threads: 8.8-9.7 ms passive, 5.8-5.9 ms with this spin,
+# onnxruntime 4.8-5.2). A longer spin is no faster when the machine is idle and is what hurts
+# when it is not: oneDNN splits each primitive statically, so a thread that spins while its
+# partner waits for a core holds up the region (with one busy process beside it: 36.5 ms at a
+# spin of 10000, 13.0 ms at 1000, 10.4 ms passive, onnxruntime 8.5-12.3). libgomp's own default
+# spins 300000. A libgomp that torch loaded earlier in the process keeps its own setting. C++
+# programs: set GOMP_SPINCOUNT or OMP_WAIT_POLICY in their environment.
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["GOMP_SPINCOUNT"] = "1000"
 
 from . import _ferry  # noqa: E402
 

@@ -1,5 +1,5 @@
-"""The OpenMP wait policy that `import ferry` chooses for the intra-op threads (passive: idle
-threads sleep instead of spinning), checked where it matters: in the settings libgomp itself
+"""The OpenMP wait policy that `import ferry` chooses for the intra-op threads (a short spin of
+GOMP_SPINCOUNT=1000, then sleep), checked where it matters: in the settings libgomp itself
 reports (OMP_DISPLAY_ENV) when the extension loads it. A policy or spin count the user set is left
 as it is. Each case runs in a fresh interpreter, since libgomp reads its settings once."""
 
@@ -14,7 +14,8 @@ import pytest
 
 import ferry
 
-SCRIPT = "import os, ferry; print('policy-env=' + str(os.environ.get('OMP_WAIT_POLICY')))"
+SCRIPT = ("import os, ferry; print('policy-env=' + str(os.environ.get('OMP_WAIT_POLICY')) + "
+          "' spin-env=' + str(os.environ.get('GOMP_SPINCOUNT')))")
 
 
 def import_ferry(**env_overrides: str | None) -> tuple[str, dict[str, str]]:
@@ -34,21 +35,20 @@ def import_ferry(**env_overrides: str | None) -> tuple[str, dict[str, str]]:
     return run.stdout, shown
 
 
-def test_default_is_passive():
+def test_default_is_a_short_spin():
     out, shown = import_ferry()
-    assert "policy-env=PASSIVE" in out
-    assert shown["OMP_WAIT_POLICY"] == "PASSIVE"
-    assert shown["GOMP_SPINCOUNT"] == "0"
+    assert "policy-env=None spin-env=1000" in out
+    assert shown["GOMP_SPINCOUNT"] == "1000"
 
 
 def test_user_policy_is_kept():
     out, shown = import_ferry(OMP_WAIT_POLICY="ACTIVE")
-    assert "policy-env=ACTIVE" in out
+    assert "policy-env=ACTIVE spin-env=None" in out
     assert shown["OMP_WAIT_POLICY"] == "ACTIVE"
     assert int(shown["GOMP_SPINCOUNT"]) > 0
 
 
 def test_user_spin_count_is_kept():
     out, shown = import_ferry(GOMP_SPINCOUNT="1234")
-    assert "policy-env=None" in out  # ferry sets no policy over the user's spin count
+    assert "policy-env=None spin-env=1234" in out  # ferry sets nothing over the user's spin count
     assert shown["GOMP_SPINCOUNT"] == "1234"

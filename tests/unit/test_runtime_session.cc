@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -320,6 +322,40 @@ TEST(RuntimeSession, EightThreadsHundredRunsEachOnOneSession) {
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(mismatches.load(), 0);
   EXPECT_EQ(s.cached_plan_count(), 5u);
+}
+
+double cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// oneDNN fixes a primitive's thread split at creation: a 1-thread session must make its conv
+// primitive for one thread, or the "1-thread" conv runs on every core of the process default.
+TEST(RuntimeSession, OneThreadSessionComputesOnTheCallingThreadOnly) {
+  if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs 2 or more cores to tell 1 thread from several";
+  ModelBuilder b;
+  const int64_t c = 32, m = 64, hw = 56;
+  b.input("x", {int64_t{1}, c, hw, hw});
+  b.output("y", {int64_t{1}, m, hw, hw});
+  b.init("w", {m, c, 3, 3}, iota_floats(static_cast<size_t>(m * c * 9), -1.0f, 1.0f / (m * c * 9)));
+  auto* conv = b.node("Conv", {"x", "w"}, {"y"}, "conv");
+  auto* pads = conv->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int i = 0; i < 4; ++i) pads->add_ints(1);
+  SessionOptions opts;
+  opts.intra_op_num_threads = 1;
+  Session s = b.session(opts);
+  std::vector<float> x = iota_floats(static_cast<size_t>(c * hw * hw), -0.5f, 1e-5f);
+  s.run({{"x", Tensor::view(DataType::kFloat, {1, c, hw, hw}, x.data())}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // earlier tests' idle OpenMP threads stop spinning
+  const double thread0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID), process0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  for (int i = 0; i < 20; ++i) s.run({{"x", Tensor::view(DataType::kFloat, {1, c, hw, hw}, x.data())}});
+  const double caller = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - thread0;
+  const double others = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process0 - caller;
+  EXPECT_LT(others, 0.25 * caller) << "other threads used " << others << " s of CPU while the caller used " << caller
+                                   << " s";
 }
 
 TEST(RuntimeSession, PlanCacheIsBoundedLeastRecentlyUsed) {
