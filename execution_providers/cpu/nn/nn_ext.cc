@@ -11,6 +11,7 @@ void register_nn_ext_kernels(KernelRegistry& r) {
   register_grid_sample_kernels(r);
   register_pool_ext_kernels(r);
   register_roi_kernels(r);
+  register_nms_kernels(r);
 }
 
 }  // namespace ferry::ep::cpu

@@ -12,6 +12,7 @@ void register_conv_transpose_kernels(KernelRegistry& r); // nn/conv_transpose.cc
 void register_einsum_kernels(KernelRegistry& r);         // nn/einsum.cc
 void register_grid_sample_kernels(KernelRegistry& r);    // nn/grid_sample.cc: GridSample, AffineGrid
 void register_pool_ext_kernels(KernelRegistry& r);       // nn/lp_pool.cc: LpPool GlobalLpPool GlobalMaxPool MaxUnpool
-void register_roi_kernels(KernelRegistry& r);            // nn/roi_align.cc: RoiAlign NonMaxSuppression
+void register_roi_kernels(KernelRegistry& r);            // nn/roi_align.cc: RoiAlign
+void register_nms_kernels(KernelRegistry& r);            // nn/nms.cc: NonMaxSuppression
 
 }  // namespace ferry::ep::cpu

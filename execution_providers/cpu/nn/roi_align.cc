@@ -1,7 +1,6 @@
 // RoiAlign (10: no half-pixel offset; 16+: "half_pixel" by default, "output_half_pixel") with
-// avg or max pooling over bilinear samples, and NonMaxSuppression (per batch and class, score
-// threshold, IoU threshold, max output per class, corner or center box encoding). Both follow
-// onnxruntime's (and the ONNX reference's) arithmetic, max mode's per-corner maximum included.
+// avg or max pooling over bilinear samples, following onnxruntime's (and the ONNX reference's)
+// arithmetic, max mode's per-corner maximum included.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -148,103 +147,10 @@ class RoiAlign final : public Kernel {
   RoiAlignAttributes a_;
 };
 
-class NonMaxSuppression final : public Kernel {
- public:
-  explicit NonMaxSuppression(const KernelInfo& info)
-      : center_point_box_(info.node().get_int("center_point_box", 0) != 0) {}  // "center_point_box": 0
-
-  void compute(KernelContext& ctx) const override {
-    const Tensor& boxes = ctx.required_input(0);
-    const Tensor& scores = ctx.required_input(1);
-    if (boxes.rank() != 3 || boxes.dim(2) != 4 || scores.rank() != 3 || scores.dim(0) != boxes.dim(0) ||
-        scores.dim(2) != boxes.dim(1))
-      fail(ctx, ErrorCode::kInvalidArgument, "expected boxes [B,N,4] and scores [B,C,N], got " + boxes.describe() +
-                                                 " and " + scores.describe());
-    int64_t max_out = 0;
-    double iou_threshold = 0, score_threshold = 0;
-    bool use_score = false;
-    if (const Tensor* t = ctx.input_count() > 2 ? ctx.input(2) : nullptr; t != nullptr && t->defined() && t->element_count() > 0)
-      max_out = read_int_list(*t, ctx, "input 'max_output_boxes_per_class'")[0];
-    auto scalar = [&](size_t i, double& v) {
-      const Tensor* t = ctx.input_count() > i ? ctx.input(i) : nullptr;
-      if (t == nullptr || !t->defined() || t->element_count() == 0) return false;
-      visit_dtype(FloatHalfTypes{}, t->dtype(), "input", [&](auto tag) {
-        v = static_cast<double>(to_compute(t->data<typename decltype(tag)::type>()[0]));
-      });
-      return true;
-    };
-    scalar(3, iou_threshold);
-    use_score = scalar(4, score_threshold);
-    const int64_t nb = boxes.dim(0), nc = scores.dim(1), n = boxes.dim(1);
-    std::vector<double> bx(static_cast<size_t>(boxes.element_count())), sc(static_cast<size_t>(scores.element_count()));
-    visit_dtype(FloatHalfTypes{}, boxes.dtype(), "input", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      for (size_t i = 0; i < bx.size(); ++i) bx[i] = static_cast<double>(to_compute(boxes.data<T>()[i]));
-      for (size_t i = 0; i < sc.size(); ++i) sc[i] = static_cast<double>(to_compute(scores.data<T>()[i]));
-    });
-    // Boxes as [ymin, xmin, ymax, xmax].
-    for (int64_t i = 0; i < nb * n; ++i) {
-      double* b = bx.data() + i * 4;
-      double y1, x1, y2, x2;
-      if (center_point_box_) {
-        x1 = b[0] - b[2] / 2;
-        x2 = b[0] + b[2] / 2;
-        y1 = b[1] - b[3] / 2;
-        y2 = b[1] + b[3] / 2;
-      } else {
-        y1 = std::min(b[0], b[2]);
-        y2 = std::max(b[0], b[2]);
-        x1 = std::min(b[1], b[3]);
-        x2 = std::max(b[1], b[3]);
-      }
-      b[0] = y1, b[1] = x1, b[2] = y2, b[3] = x2;
-    }
-    auto suppress = [&](const double* a, const double* b) {
-      const double area_a = (a[2] - a[0]) * (a[3] - a[1]), area_b = (b[2] - b[0]) * (b[3] - b[1]);
-      if (area_a <= 0 || area_b <= 0) return false;
-      const double iy1 = std::max(a[0], b[0]), ix1 = std::max(a[1], b[1]);
-      const double iy2 = std::min(a[2], b[2]), ix2 = std::min(a[3], b[3]);
-      if (iy2 <= iy1 || ix2 <= ix1) return false;
-      const double inter = (iy2 - iy1) * (ix2 - ix1);
-      return inter / (area_a + area_b - inter) > iou_threshold;
-    };
-    std::vector<int64_t> selected;
-    std::vector<int64_t> order;
-    for (int64_t b = 0; b < nb; ++b)
-      for (int64_t c = 0; c < nc; ++c) {
-        if (max_out <= 0) continue;
-        const double* s = sc.data() + (b * nc + c) * n;
-        order.clear();
-        for (int64_t i = 0; i < n; ++i)
-          if (!use_score || s[i] > score_threshold) order.push_back(i);
-        std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return s[i] > s[j]; });
-        std::vector<int64_t> kept;
-        for (int64_t i : order) {
-          if (static_cast<int64_t>(kept.size()) >= max_out) break;
-          bool ok = true;
-          for (int64_t k : kept)
-            if (suppress(bx.data() + (b * n + k) * 4, bx.data() + (b * n + i) * 4)) {
-              ok = false;
-              break;
-            }
-          if (ok) kept.push_back(i);
-        }
-        for (int64_t k : kept) selected.insert(selected.end(), {b, c, k});
-      }
-    const int64_t count = static_cast<int64_t>(selected.size() / 3);
-    int64_t* out = ctx.allocate_output(0, DataType::kInt64, {count, 3}).data<int64_t>();
-    std::copy(selected.begin(), selected.end(), out);
-  }
-
- private:
-  bool center_point_box_;
-};
-
 }  // namespace
 
 void register_roi_kernels(KernelRegistry& r) {
   r.add("RoiAlign", {10, 16, 22}, make_kernel<RoiAlign>, FloatHalfTypes::dtypes());
-  r.add("NonMaxSuppression", {10, 11}, make_kernel<NonMaxSuppression>, {DataType::kFloat});
 }
 
 }  // namespace ferry::ep::cpu
