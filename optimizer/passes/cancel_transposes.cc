@@ -24,7 +24,9 @@
 //   variadic ones: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, Where, comparisons, PRelu, ...;
 //   Concat, whose axis is renumbered; GlobalAveragePool / GlobalMaxPool, which become ReduceMean /
 //   ReduceMax with keepdims over the pooled axes as x lays them out; Reduce* with keepdims = 1,
-//   whose axes are renumbered) recomputed on the region's values. Constant operands of rank
+//   whose axes are renumbered; Resize (opset 11+, no `axes` attribute) with constant or omitted
+//   roi / scales / sizes, whose per-axis values are permuted: the interpolation is separable
+//   per axis, so it commutes with the transposition) recomputed on the region's values. Constant operands of rank
 //   <= |p1| are right-aligned, padded with 1s and transposed by p1⁻¹ (a one-element constant is
 //   kept as it is; Concat's constants must have rank |p1|). When something outside the region
 //   reads the value (another node, a subgraph, a graph output) it gets Transpose(p1) of the new
@@ -151,6 +153,37 @@ bool movable_constant(const ir::Node& node, const Tensor& c, size_t rank) {
   return true;
 }
 
+/// Resize of opset 11+ (X, roi, scales[, sizes]; opset 10 has two inputs) without `axes`, X not a
+/// constant, roi / scales / sizes omitted, empty, or constant with one value per axis (roi: two).
+bool resize_includable(const ir::Node& node, size_t rank) {
+  if (node.inputs().size() < 3 || node.inputs().size() > 4 || node.find_attribute("axes")) return false;
+  if (!node.input(0) || constant_of(node.input(0))) return false;
+  for (size_t i = 1; i < node.inputs().size(); ++i) {
+    if (!node.input(i)) continue;
+    const Tensor* c = constant_of(node.input(i));
+    if (!c || c->rank() != 1) return false;
+    const int64_t per_axis = i == 1 ? 2 : 1;
+    if (c->element_count() != 0 && c->element_count() != per_axis * static_cast<int64_t>(rank)) return false;
+    const size_t bits = dtype_bits(c->dtype());
+    if (bits == 0 || bits % 8 != 0) return false;
+  }
+  return true;
+}
+
+/// A Resize per-axis constant (scales, sizes: [r]; roi: [starts, ends], 2r) for the input
+/// transposed by `perm`: axis k of the untransposed input is axis inv[k] of the transposed one.
+Tensor permute_per_axis(const Tensor& c, const std::vector<int64_t>& perm) {
+  const std::vector<int64_t> inv = inverse(perm);
+  const size_t rank = perm.size(), elem = dtype_bits(c.dtype()) / 8;
+  Tensor out = Tensor::empty(c.dtype(), c.shape());
+  const auto* src = static_cast<const uint8_t*>(c.raw_data());
+  auto* dst = static_cast<uint8_t*>(out.raw_data());
+  for (size_t half = 0; half < static_cast<size_t>(c.element_count()) / rank; ++half)
+    for (size_t k = 0; k < rank; ++k)
+      std::memcpy(dst + (half * rank + k) * elem, src + (half * rank + static_cast<size_t>(inv[k])) * elem, elem);
+  return out;
+}
+
 /// Whether `node` may be recomputed in the region's layout (its constant operands checked; its
 /// other operands are the region's business). Concat's axis must be a known attribute.
 bool includable(const ir::Node& node, const ir::Graph& graph, size_t rank) {
@@ -175,6 +208,7 @@ bool includable(const ir::Node& node, const ir::Graph& graph, size_t rank) {
       if (a < -static_cast<int64_t>(rank) || a >= static_cast<int64_t>(rank)) return false;
     return true;
   }
+  if (op == "Resize") return resize_includable(node, rank);
   if (op == "Concat") {
     const ir::Attribute* axis = node.find_attribute("axis");
     if (!axis) return false;
@@ -230,7 +264,7 @@ class RegionPlanner {
       with.kind[v] = Kind::kIncluded;  // marks it against cycles through a DAG
       ++with.included;
       for (const ir::Value* in : p->inputs()) {
-        if (constant_of(in)) continue;
+        if (!in || constant_of(in)) continue;
         const int c = add(in, p, with, depth + 1);
         if (c >= kNever) {
           included = kNever;
@@ -290,11 +324,15 @@ std::optional<Patch::Ref> add_moved_node(Patch& patch, const ir::Node& node,
                                          const std::vector<int64_t>& p1) {
   const bool unary = is_unary_elementwise(node.op_type());
   const bool concat = node.op_type() == "Concat";
+  const bool resize = node.op_type() == "Resize";
   std::vector<Patch::Ref> inputs;
   for (ir::Value* in : node.inputs()) {
     const Tensor* c = constant_of(in);
     if (!in) {
       inputs.push_back(Patch::kOmitted);
+    } else if (resize && c) {
+      inputs.push_back(c->element_count() == 0 ? patch.use(in)
+                                               : patch.add_initializer(permute_per_axis(*c, p1), in->name() + "_permuted"));
     } else if (!c) {
       inputs.push_back(moved.at(in));
     } else if (unary || (c->element_count() == 1 && !concat)) {

@@ -90,6 +90,16 @@ struct ResizeAttributes {
   }
 };
 
+/// y[i] += w * x[i] (no contraction into FMA: the same rounding as the planar path), in blocks
+/// of a fixed length so that -O2 vectorizes them.
+inline void add_scaled(float* __restrict y, const float* __restrict x, float w, int64_t n) {
+  constexpr int64_t kBlock = 16;
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock)
+    for (int64_t k = 0; k < kBlock; ++k) y[i + k] += w * x[i + k];
+  for (; i < n; ++i) y[i] += w * x[i];
+}
+
 /// Input positions and weights for every output position along one axis.
 struct AxisTable {
   int64_t taps = 0;             ///< neighbours per output position
@@ -326,7 +336,8 @@ class Resize final : public Kernel {
                                                    shape_to_string(out_shape));
       if (gather_resize<T>(ctx, x, y, scale, roi_lo, roi_hi)) return;
       if constexpr (std::is_same_v<T, float>)
-        if (planar_resize(ctx, x, y, scale, roi_lo, roi_hi)) return;
+        if (planar_resize(ctx, x, y, scale, roi_lo, roi_hi) || channels_last_resize(ctx, x, y, scale, roi_lo, roi_hi))
+          return;
       std::vector<double> cur(static_cast<size_t>(x.element_count()));
       const T* px = x.data<T>();
       for (size_t i = 0; i < cur.size(); ++i) cur[i] = static_cast<double>(to_compute(px[i]));
@@ -462,6 +473,100 @@ class Resize final : public Kernel {
     return true;
   }
 
+  /// One axis's taps in float for the float paths; false when the axis extrapolates.
+  struct FloatTable {
+    int64_t taps = 1;
+    std::vector<int64_t> index;
+    std::vector<float> weight;
+  };
+  bool float_table(const std::vector<int64_t>& in_shape, const std::vector<int64_t>& out_shape, size_t d,
+                   const std::vector<double>& scale, const std::vector<double>& roi_lo,
+                   const std::vector<double>& roi_hi, FloatTable& t) const {
+    if (is_identity(in_shape, out_shape, d, scale, roi_lo, roi_hi)) {
+      t.taps = 1;
+      for (int64_t i = 0; i < in_shape[d]; ++i) t.index.push_back(i);
+      t.weight.assign(static_cast<size_t>(in_shape[d]), 1.f);
+      return true;
+    }
+    const AxisTable a = axis_table(attrs_, in_shape[d], out_shape[d], scale[d], roi_lo[d], roi_hi[d]);
+    for (char e : a.extrapolate)
+      if (e) return false;
+    t.taps = a.taps;
+    t.index = a.index;
+    t.weight.assign(a.weight.begin(), a.weight.end());
+    return true;
+  }
+
+  /// Float resizing of the spatial axes of channels-last images, [N, H, W, C] (or [N, W, C]),
+  /// N and C unchanged, no extrapolation (what the layout pass makes of an NCHW Resize in a
+  /// channels-last conv chain). Same arithmetic as planar_resize, per channel: each output row
+  /// takes, per vertical tap, the horizontal pass of that input row (float, taps in order), then
+  /// sums them weighted, in tap order; rows in parallel. False for other shapes.
+  bool channels_last_resize(KernelContext& ctx, const Tensor& x, Tensor& y, const std::vector<double>& scale,
+                            const std::vector<double>& roi_lo, const std::vector<double>& roi_hi) const {
+    const size_t rank = x.rank();
+    if (rank != 3 && rank != 4) return false;
+    const std::vector<int64_t>& in_shape = x.shape();
+    const std::vector<int64_t>& out_shape = y.shape();
+    if (!is_identity(in_shape, out_shape, 0, scale, roi_lo, roi_hi) ||
+        !is_identity(in_shape, out_shape, rank - 1, scale, roi_lo, roi_hi))
+      return false;
+    FloatTable th, tw;
+    if (rank == 4 && !float_table(in_shape, out_shape, 1, scale, roi_lo, roi_hi, th)) return false;
+    if (rank == 3) th.index = {0}, th.weight = {1.f};
+    if (!float_table(in_shape, out_shape, rank - 2, scale, roi_lo, roi_hi, tw)) return false;
+    const int64_t n = in_shape[0], c = in_shape[rank - 1];
+    const int64_t in_h = rank == 4 ? in_shape[1] : 1, in_w = in_shape[rank - 2];
+    const int64_t out_h = rank == 4 ? out_shape[1] : 1, out_w = out_shape[rank - 2];
+    const float* src = x.data<float>();
+    float* dst = y.data<float>();
+    const int64_t row = out_w * c;
+    const double cost = static_cast<double>(row * (th.taps * tw.taps + th.taps));
+    ctx.thread_pool().parallel_for(n * out_h, cost, [&](int64_t r0, int64_t r1) {
+      // Horizontal passes of the last input rows used (consecutive output rows share them).
+      struct Slot {
+        int64_t source = -1;  // b * in_h + input row
+        std::vector<float> h;
+      };
+      std::vector<Slot> slots(static_cast<size_t>(th.taps + 1));
+      size_t next_slot = 0;
+      auto horizontal = [&](int64_t source, const Slot* keep_from, size_t kept) -> const float* {
+        for (const Slot& sl : slots)
+          if (sl.source == source) return sl.h.data();
+        // Evict a slot that the current output row does not use.
+        for (;;) {
+          Slot& sl = slots[next_slot];
+          next_slot = (next_slot + 1) % slots.size();
+          bool in_use = false;
+          for (size_t k = 0; k < kept; ++k) in_use = in_use || keep_from[k].source == sl.source;
+          if (in_use) continue;
+          sl.source = source;
+          sl.h.assign(static_cast<size_t>(row), 0.f);
+          const float* sr = src + source * in_w * c;
+          for (int64_t j = 0; j < out_w; ++j)
+            for (int64_t kw = 0; kw < tw.taps; ++kw)
+              add_scaled(sl.h.data() + j * c, sr + tw.index[static_cast<size_t>(j * tw.taps + kw)] * c,
+                         tw.weight[static_cast<size_t>(j * tw.taps + kw)], c);
+          return sl.h.data();
+        }
+      };
+      std::vector<Slot> used(static_cast<size_t>(th.taps));
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t b = r / out_h, i = r % out_h;
+        float* o = dst + r * row;
+        std::fill(o, o + row, 0.f);
+        size_t kept = 0;
+        for (int64_t kh = 0; kh < th.taps; ++kh) {
+          const int64_t source = b * in_h + th.index[static_cast<size_t>(i * th.taps + kh)];
+          const float* h = horizontal(source, used.data(), kept);
+          used[kept++].source = source;
+          add_scaled(o, h, th.weight[static_cast<size_t>(i * th.taps + kh)], row);
+        }
+      }
+    });
+    return true;
+  }
+
   /// Every output element a copy of one input element (nearest, or any mode whose tables give each
   /// output one tap of weight 1, the others 0, and no extrapolation): gathers directly in T through per-axis index tables,
   /// parallel over output rows. False when some axis needs weighted taps (the general path).
@@ -500,6 +605,8 @@ class Resize final : public Kernel {
     const int64_t width = out_shape[rank - 1];
     const int64_t rows = y.element_count() / width;
     const std::vector<int64_t>& last = index[rank - 1];
+    bool last_identity = width == in_shape[rank - 1];
+    for (int64_t j = 0; last_identity && j < width; ++j) last_identity = last[static_cast<size_t>(j)] == j;
     const T* src = x.data<T>();
     T* dst = y.data<T>();
     ctx.thread_pool().parallel_for(rows, static_cast<double>(width), [&](int64_t b, int64_t e) {
@@ -512,7 +619,9 @@ class Resize final : public Kernel {
         }
         const T* s = src + off;
         T* o = dst + row * width;
-        for (int64_t j = 0; j < width; ++j) o[j] = s[last[static_cast<size_t>(j)]];
+        if (last_identity) std::copy(s, s + width, o);  // channels-last images: whole pixel rows
+        else
+          for (int64_t j = 0; j < width; ++j) o[j] = s[last[static_cast<size_t>(j)]];
       }
     });
     return true;
