@@ -1,6 +1,6 @@
 // Schemas of the ferry domain's layout ops, created at level all by
 // optimizer/passes/convert_conv_to_channels_last.cc. Inference: ir/infer/ferry_layout.cc; CPU
-// kernel: execution_providers/cpu/nn/pool_channels_last.cc.
+// kernels: execution_providers/cpu/nn/pool_channels_last.cc, nn/conv_transpose_channels_last.cc.
 #include "ir/ferry_schemas.h"
 
 namespace ferry::ir {
@@ -32,8 +32,20 @@ OpSchema channels_last_pool() {
   return s;
 }
 
+OpSchema channels_last_conv_transpose() {
+  SchemaBuilder b("ChannelsLastConvTranspose",
+                  "ONNX ConvTranspose (group 1) whose kernel equals its strides (each input pixel "
+                  "becomes its own block of output pixels: no pads, dilations, output_padding or "
+                  "output_shape) on X laid out channels-last, [N, d1..dk, C], k = 1..2, with W in "
+                  "ConvTranspose's layout [C, M, s1..sk] and optional B [M]; Y is [N, d1*s1..dk*sk, M]. "
+                  "The `all` level's convert_conv_to_channels_last creates it for such a ConvTranspose "
+                  "reading a channels-last region (U-Net style upsampling between convs).");
+  b.input("X").input("W").optional_input("B").output("Y").types("T", {"tensor(float)"});
+  return b.build();
+}
+
 }  // namespace
 
-std::vector<OpSchema> ferry_layout_schemas() { return {channels_last_pool()}; }
+std::vector<OpSchema> ferry_layout_schemas() { return {channels_last_pool(), channels_last_conv_transpose()}; }
 
 }  // namespace ferry::ir

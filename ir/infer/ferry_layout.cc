@@ -1,5 +1,6 @@
 // Inference for the ferry domain's layout ops (ir/ferry_schemas_layout.cc): ChannelsLastPool has
-// the ONNX pool's output shape with the channel axis last, [N, o1..ok, C].
+// the ONNX pool's output shape with the channel axis last, [N, o1..ok, C]; ChannelsLastConvTranspose
+// multiplies each spatial dim by W's kernel (= stride) dim, with W's M channels last.
 #include "ir/infer/common.h"
 
 namespace ferry::ir::infer {
@@ -55,8 +56,26 @@ void channels_last_pool(InferenceContext& ctx) {
   ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(out))));
 }
 
+/// ChannelsLastConvTranspose: Y = [N, d1*s1..dk*sk, M] for X [N, d1..dk, C], W [C, M, s1..sk].
+void channels_last_conv_transpose(InferenceContext& ctx) {
+  const DataType dt = input_dtype(ctx, 0);
+  const Shape* x = ranked_shape(ctx, 0);
+  const Shape* w = ranked_shape(ctx, 1);
+  if (!x || !w) return ctx.set_output_type(0, Type::tensor(dt));
+  if (x->rank() < 3 || x->rank() > 4 || w->rank() != x->rank())
+    ctx.fail("X " + x->to_string() + " and W " + w->to_string() + " must have the same rank, 3 or 4");
+  unify(ctx, x->dims.back(), w->dims[0], "X's channels and W's first dim");
+  std::vector<Dim> out = {x->dims[0]};
+  for (size_t i = 1; i + 1 < x->rank(); ++i) out.push_back(x->dims[i] * w->dims[i + 1]);
+  out.push_back(w->dims[1]);
+  ctx.set_output_type(0, Type::tensor(dt, Shape(std::move(out))));
+}
+
 }  // namespace
 
-void register_ferry_layout() { register_inference("ferry", "ChannelsLastPool", 1, channels_last_pool); }
+void register_ferry_layout() {
+  register_inference("ferry", "ChannelsLastPool", 1, channels_last_pool);
+  register_inference("ferry", "ChannelsLastConvTranspose", 1, channels_last_conv_transpose);
+}
 
 }  // namespace ferry::ir::infer

@@ -27,6 +27,9 @@
 //   ChannelsLastPool: a contiguous reduction per channel row instead of a strided one. (Not
 //   ReduceMax: it propagates NaN, the pools skip it.)
 // ceil_mode pools before opset 22 (whose last window differs) stay as they are.
+// A float 1-D / 2-D ConvTranspose reading such an edge, group 1, with a constant W whose kernel
+// equals the strides (no pads, dilations, output_padding, output_shape; auto_pad NOTSET or VALID)
+// becomes Transpose -> ferry.ChannelsLastConvTranspose -> Transpose the same way.
 //
 // A plain Conv becomes FusedConv{activation=""} with Conv's attributes.
 // Guards: X is float with a known rank 3..5; W is a float constant of that rank (the kernel packs
@@ -169,12 +172,51 @@ std::optional<Patch> reduce_to_channels_last_pool(ir::Node& node, const PassCont
   return patch;
 }
 
+/// Whether every value of ints attribute `name` (absent: fine) equals `v`.
+bool all_equal(const ir::Node& node, const char* name, int64_t v) {
+  for (int64_t a : node.get_ints(name, {}))
+    if (a != v) return false;
+  return true;
+}
+
+/// ConvTranspose (kernel == strides, see the header) reading a channels-last region's edge.
+std::optional<Patch> conv_transpose_to_channels_last(ir::Node& node, const PassContext& ctx) {
+  if (!node.domain().empty() || node.op_type() != "ConvTranspose" || node.outputs().size() != 1 || !node.output(0))
+    return std::nullopt;
+  size_t rank = 0;
+  if (!float_rank_3_to_5(node.input(0), rank) || rank > 4 || !from_channels_last(node.input(0), rank)) return std::nullopt;
+  const Tensor* w = constant_of(node.input(1));
+  if (!w || w->dtype() != DataType::kFloat || w->rank() != rank) return std::nullopt;
+  const ir::Value* b = node.inputs().size() > 2 ? node.input(2) : nullptr;
+  if (b && b->dtype() != DataType::kFloat) return std::nullopt;
+  const std::string auto_pad = node.get_string("auto_pad", "NOTSET");
+  if (node.get_int("group", 1) != 1 || (auto_pad != "NOTSET" && auto_pad != "VALID") ||
+      node.find_attribute("output_shape") || !all_equal(node, "pads", 0) || !all_equal(node, "dilations", 1) ||
+      !all_equal(node, "output_padding", 0))
+    return std::nullopt;
+  const std::vector<int64_t> kernel(w->shape().begin() + 2, w->shape().end());
+  if (node.get_ints("strides", {}) != kernel) return std::nullopt;
+  if (node.find_attribute("kernel_shape") && node.get_ints("kernel_shape", {}) != kernel) return std::nullopt;
+
+  Patch patch(node);
+  const Patch::Ref x = patch.add_node("Transpose", {patch.use(node.input(0))},
+                                      {ir::Attribute::make_ints("perm", to_channels_last(rank))})[0];
+  std::vector<Patch::Ref> inputs = {x, patch.use(node.input(1))};
+  if (b) inputs.push_back(patch.use(node.input(2)));
+  const Patch::Ref y = patch.add_node("ChannelsLastConvTranspose", inputs, {}, 1, kFerryDomain, node.name())[0];
+  patch.replace(node.output(0),
+                patch.add_node("Transpose", {y}, {ir::Attribute::make_ints("perm", to_channels_first(rank))})[0]);
+  ctx.use_ferry_domain();
+  return patch;
+}
+
 }  // namespace
 
 bool convert_conv_to_channels_last(ir::Graph& graph, const PassContext& ctx) {
   bool changed = apply_rule(graph, ctx, conv_to_channels_last);
   changed |= apply_rule(graph, ctx, pool_to_channels_last);
   changed |= apply_rule(graph, ctx, reduce_to_channels_last_pool);
+  changed |= apply_rule(graph, ctx, conv_transpose_to_channels_last);
   return changed;
 }
 

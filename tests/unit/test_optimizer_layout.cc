@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "optimizer/passes.h"
+#include "optimizer/patch.h"
 #include "pass_test_util.h"
 
 namespace ferry::optimizer {
@@ -274,6 +275,68 @@ TEST(ChannelsLast, LeavesPoolsOutsideAChannelsLastRegionAlone) {
     t.run_level(GraphOptimizationLevel::kAll);
     EXPECT_EQ(count_op(t.graph(), "ChannelsLastPool"), 0u);
     testing::expect_close(t.run({{"x", in}}), before, 1e-5, 1e-5);
+  }
+}
+
+
+/// x -> Conv 3x3 -> Relu -> `mid` -> Conv 1x1 -> y; `mid` builds the op between the convs.
+template <typename Mid>
+void build_conv_mid_conv(PassTest& t, int64_t mid_channels, Mid mid) {
+  ir::Value* x = t.input("x", {1, 3, 5, 6});
+  ir::Value* c1 = t.node("Conv", {x, t.initializer("w1", random_tensor({4, 3, 3, 3}, 2))},
+                         {Attribute::make_ints("pads", {1, 1, 1, 1})}, "c1");
+  ir::Value* m = mid(t, t.node("Relu", {c1}, {}, "r"));
+  t.output(t.node("Conv", {m, t.initializer("w2", random_tensor({2, mid_channels, 1, 1}, 3))}, {}, "y"));
+}
+
+TEST(ChannelsLast, ResizeBetweenConvsRunsChannelsLastWithPermutedScales) {
+  for (const char* mode : {"nearest", "linear"}) {
+    SCOPED_TRACE(mode);
+    PassTest t;
+    build_conv_mid_conv(t, 4, [&](PassTest& p, ir::Value* r) {
+      ir::Value* scales = p.initializer("scales", Tensor::from_vector<float>(DataType::kFloat, {4}, {1, 1, 2, 1.5f}));
+      return p.node("Resize", {r, nullptr, scales}, {Attribute::make_string("mode", mode)}, "up");
+    });
+    Tensor in = random_tensor({1, 3, 5, 6});
+    auto before = t.run({{"x", in}});
+    t.run_level(GraphOptimizationLevel::kAll);
+    EXPECT_EQ(count_op(t.graph(), "Transpose"), 2u);  // x in, y out: the Resize runs on NHWC
+    EXPECT_EQ(count_op(t.graph(), "Resize"), 1u);
+    for (const ir::Node* n : t.graph().nodes())
+      if (n->op_type() == "Resize") {
+        const Tensor* sc = constant_of(n->input(2));
+        ASSERT_NE(sc, nullptr);
+        EXPECT_EQ(std::vector<float>(sc->data<float>(), sc->data<float>() + 4), (std::vector<float>{1, 2, 1.5f, 1}));
+      }
+    testing::expect_close(t.run({{"x", in}}), before, 1e-5, 1e-5);
+  }
+}
+
+TEST(ChannelsLast, ResizeWithAxesOrFedScalesStaysChannelsFirst) {
+  PassTest t;
+  ir::Value* fed = t.input("s", {4});
+  build_conv_mid_conv(t, 4, [&](PassTest& p, ir::Value* r) { return p.node("Resize", {r, nullptr, fed}, {}, "up"); });
+  t.run_level(GraphOptimizationLevel::kAll);
+  EXPECT_EQ(count_op(t.graph(), "Transpose"), 4u);  // the chain breaks at the Resize
+}
+
+TEST(ChannelsLast, ConvTransposeWithKernelEqualStridesRunsChannelsLast) {
+  for (bool padded : {false, true}) {
+    SCOPED_TRACE(padded);
+    PassTest t;
+    build_conv_mid_conv(t, 5, [&](PassTest& p, ir::Value* r) {
+      std::vector<Attribute> attrs = {Attribute::make_ints("strides", {2, 2})};
+      if (padded) attrs.push_back(Attribute::make_ints("pads", {1, 0, 0, 1}));
+      return p.node("ConvTranspose", {r, p.initializer("wt", random_tensor({4, 5, 2, 2}, 4)),
+                                      p.initializer("bt", random_tensor({5}, 5))}, std::move(attrs), "up");
+    });
+    Tensor in = random_tensor({1, 3, 5, 6});
+    auto before = t.run({{"x", in}});
+    t.run_level(GraphOptimizationLevel::kAll);
+    EXPECT_EQ(count_op(t.graph(), "ChannelsLastConvTranspose"), padded ? 0u : 1u);
+    EXPECT_EQ(count_op(t.graph(), "ConvTranspose"), padded ? 1u : 0u);
+    EXPECT_EQ(count_op(t.graph(), "Transpose"), padded ? 4u : 2u);
+    testing::expect_close(t.run({{"x", in}}), before, 1e-4, 1e-4);
   }
 }
 

@@ -12,6 +12,7 @@ void register_nn_ext_kernels(KernelRegistry& r) {
   register_pool_ext_kernels(r);
   register_roi_kernels(r);
   register_nms_kernels(r);
+  register_channels_last_conv_transpose_kernels(r);
 }
 
 }  // namespace ferry::ep::cpu

@@ -14,5 +14,6 @@ void register_grid_sample_kernels(KernelRegistry& r);    // nn/grid_sample.cc: G
 void register_pool_ext_kernels(KernelRegistry& r);       // nn/lp_pool.cc: LpPool GlobalLpPool GlobalMaxPool MaxUnpool
 void register_roi_kernels(KernelRegistry& r);            // nn/roi_align.cc: RoiAlign
 void register_nms_kernels(KernelRegistry& r);            // nn/nms.cc: NonMaxSuppression
+void register_channels_last_conv_transpose_kernels(KernelRegistry& r);  // nn/conv_transpose_channels_last.cc
 
 }  // namespace ferry::ep::cpu
