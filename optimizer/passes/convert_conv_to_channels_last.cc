@@ -2,10 +2,11 @@
 // constant W runs channels-last (ferry.FusedConv{channels_last=1}: X, Z and Y are [N, d1..dk, C]),
 // with Transposes at its edges. cancel_transposes (basic, next round of the driver) then cancels
 // the pairs between consecutive convs and carries the rest through the element-wise ops between
-// them (Relu, residual Add, Mul, Sigmoid, Concat, ...), so that a conv chain runs in NHWC with
-// Transposes only at its boundaries (graph inputs and outputs, and the ops that need NCHW:
-// BatchNormalization, Resize, ConvTranspose, Reshape, ...). Pools that read such a chain, and the
-// ReduceMean a squeeze-excite block becomes there, run channels-last too (ferry.ChannelsLastPool).
+// them (Relu, residual Add, Mul, Sigmoid, Concat, Resize, ...), so that a conv chain runs in NHWC
+// with Transposes only at its boundaries (graph inputs and outputs, and the ops that need NCHW:
+// BatchNormalization, Reshape, ...). Pools that read such a chain, and the ReduceMean a
+// squeeze-excite block becomes there, run channels-last too (ferry.ChannelsLastPool), and so do
+// ConvTransposes whose kernel equals their strides (ferry.ChannelsLastConvTranspose).
 //
 //   X  W  B   Z                 X          Z
 //    \ |  |  /                  |          |
