@@ -92,11 +92,19 @@ Dim product(const std::vector<Dim>& dims, size_t begin, size_t end) {
   return p;
 }
 
+namespace {
+/// Whether an expression mentions a symbol of SymbolFactory::fresh ("unk__N").
+bool has_fresh_symbol(const Dim& d) { return d.is_symbolic() && d.to_string().find("unk__") != std::string::npos; }
+}  // namespace
+
 Dim unify(const InferenceContext& ctx, const Dim& a, const Dim& b, const std::string& what) {
   if (a == b) return a;
   if (a.is_constant() && b.is_constant())
     ctx.fail(what + ": " + a.to_string() + " vs " + b.to_string());
-  return a.is_constant() ? a : b.is_constant() ? b : a;
+  if (a.is_constant() || b.is_constant()) return a.is_constant() ? a : b;
+  // Two expressions known equal: keep the one without inference's fresh symbols, so that a dim
+  // the feeds bind ("batch") replaces one they never bind (an Expand's "unk__0").
+  return has_fresh_symbol(a) && !has_fresh_symbol(b) ? b : a;
 }
 
 bool is_index_type(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }

@@ -61,7 +61,8 @@ Shape broadcast_shapes(InferenceContext& ctx, const std::vector<Shape>& shapes);
 int64_t normalize_axis(const InferenceContext& ctx, int64_t axis, int64_t rank, const std::string& what);
 /// Product of dims [begin, end).
 Dim product(const std::vector<Dim>& dims, size_t begin, size_t end);
-/// Two dims that must be equal: the constant one wins; unequal constants fail with `what`.
+/// Two dims that must be equal: the constant one wins, else one without fresh ("unk__N")
+/// symbols; unequal constants fail with `what`.
 Dim unify(const InferenceContext& ctx, const Dim& a, const Dim& b, const std::string& what);
 /// Shapes as text for messages: "[2,3] and [4]".
 std::string shapes_text(const std::vector<Shape>& shapes);

@@ -303,8 +303,14 @@ void constant_of_shape(InferenceContext& ctx) {
 void range(InferenceContext& ctx) {
   const DataType dt = input_dtype(ctx, 0);
   auto s = input_ints(ctx, 0), l = input_ints(ctx, 1), d = input_ints(ctx, 2);
-  if (!s || !l || !d || s->size() != 1 || l->size() != 1 || d->size() != 1 || (*d)[0] == 0)
+  if (!s || !l || !d || s->size() != 1 || l->size() != 1 || d->size() != 1 || (*d)[0] == 0) {
+    // Range(0, n, delta > 0) with n a lone symbol (a size, so >= 0): ceil(n / delta) elements.
+    auto lv = ctx.input_value(1);
+    const bool counts_up = s && d && s->size() == 1 && d->size() == 1 && (*s)[0] == 0 && (*d)[0] > 0;
+    if (counts_up && lv && lv->size() == 1 && !(*lv)[0].symbol_name().empty())
+      return ctx.set_output_type(0, Type::tensor(dt, Shape({ceil_div((*lv)[0], Dim((*d)[0]))})));
     return ctx.set_output_type(0, Type::tensor(dt, Shape({ctx.fresh_dim()})));
+  }
   const __int128 span = static_cast<__int128>((*l)[0]) - (*s)[0];
   __int128 q = span / (*d)[0];
   if (q * (*d)[0] != span && ((span > 0) == ((*d)[0] > 0))) ++q;

@@ -91,6 +91,10 @@ CASES = [
          is_causal=1),
     Case("causal_more_queries_than_keys", (2, 2, 70, 8), (2, 2, 5, 8), (2, 2, 5, 8), is_causal=1, nan_to_zero=1),
     Case("blocks_mqa_key_broadcast_bias", (2, 4, 100, 16), (1, 1, 90, 16), (2, 1, 90, 16), bias=(2, 4, 100, 1)),
+    # Rows spread evenly over the blocks (ViT's 197 tokens in 3 heads: 50, 50, 50, 47; 131 causal rows
+    # in 2 heads: 44, 44, 43 at 1 thread, 27, 27, 27, 27, 23 at 2).
+    Case("even_blocks_vit", (1, 3, 197, 24), (1, 3, 197, 24), (1, 3, 197, 24), bshd="qkvo"),
+    Case("even_blocks_causal", (1, 2, 131, 8), (1, 2, 131, 8), (1, 2, 131, 8), is_causal=1),
 ]
 
 

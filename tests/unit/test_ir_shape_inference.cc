@@ -303,6 +303,55 @@ TEST(IrInfer, PartialValuesReachExpandButNotReshape) {
   EXPECT_EQ(b.shape("r"), "[unk__1,unk__2,unk__3]");  // no half-known target for Reshape (k may be -1 or 0)
 }
 
+TEST(IrInfer, TorchExpandMinusOneKeepsTheBatchSymbol) {
+  // torch's cls.expand(B, -1, -1): Expand(cls, Where(Equal(t, -1 * ones), ones, t)) with
+  // t = [B, -1, -1], then Concat with x on axis 1 ([B, n, 8]); then Range(0, seq, 1) and Range(0, seq, 2).
+  Builder b(17);
+  Value* x = b.input("x", f32({sym("batch"), sym("seq"), 8}));
+  b.node("Shape", {x}, {"shp"});
+  b.g().add_initializer("i0", Tensor::from_vector<int64_t>(DataType::kInt64, {}, {0}));
+  b.g().add_initializer("i1", Tensor::from_vector<int64_t>(DataType::kInt64, {}, {1}));
+  b.g().add_initializer("ax", i64({0}));
+  b.g().add_initializer("m1", i64({-1, -1}));
+  b.g().add_initializer("neg", i64({-1}));
+  b.g().add_initializer("cls", Tensor::from_vector<float>(DataType::kFloat, {1, 1, 8}, std::vector<float>(8, 0.0f)));
+  auto v = [&](const char* n) { return b.g().find_value(n); };
+  b.node("Gather", {v("shp"), v("i0")}, {"b0"});
+  b.node("Unsqueeze", {v("b0"), v("ax")}, {"b1"});
+  b.node("Concat", {v("b1"), v("m1")}, {"t"}, {Attribute::make_int("axis", 0)});
+  b.node("Shape", {v("t")}, {"tn"});
+  b.node("ConstantOfShape", {v("tn")}, {"ones"}, {Attribute::make_tensor("value", i64({1}))});
+  b.node("Mul", {v("ones"), v("neg")}, {"minus"});
+  b.node("Equal", {v("t"), v("minus")}, {"eq"});
+  b.node("Where", {v("eq"), v("ones"), v("t")}, {"target"});
+  b.node("Expand", {v("cls"), v("target")}, {"e"});
+  b.node("Concat", {v("e"), x}, {"joined"}, {Attribute::make_int("axis", 1)});
+  b.g().add_initializer("two", Tensor::from_vector<int64_t>(DataType::kInt64, {}, {2}));
+  b.node("Gather", {v("shp"), v("i1")}, {"s0"});
+  b.node("Range", {v("i0"), v("s0"), v("i1")}, {"r1"});
+  b.node("Range", {v("i0"), v("s0"), v("two")}, {"r2"});
+  b.node("Range", {v("i1"), v("s0"), v("i1")}, {"r3"});  // may be empty: max(seq - 1, 0) is not a dim
+  infer_shapes(b.m);
+  EXPECT_EQ(b.shape("e"), "[batch,1,8]");
+  EXPECT_EQ(b.shape("joined"), "[batch,seq + 1,8]");
+  EXPECT_EQ(b.shape("r1"), "[seq]");
+  EXPECT_EQ(b.shape("r2"), "[ceil(seq/2)]");
+  EXPECT_EQ(b.shape("r3"), "[unk__0]");
+
+  // A Concat of a fresh symbol and a bound one keeps the bound one, in either order.
+  Builder c(17);
+  Value* y = c.input("y", f32({sym("batch"), 4}));
+  Value* k = c.input("k", Type::tensor(DataType::kInt64, Shape::from_ints({2})));
+  c.g().add_initializer("z", Tensor::from_vector<float>(DataType::kFloat, {1, 1}, {0.0f}));
+  c.node("Expand", {c.g().find_value("z"), k}, {"open"});  // [unk__0, unk__1]
+  c.node("Concat", {c.g().find_value("open"), y}, {"j1"}, {Attribute::make_int("axis", 1)});
+  c.node("Concat", {y, c.g().find_value("open")}, {"j2"}, {Attribute::make_int("axis", 1)});
+  infer_shapes(c.m);
+  EXPECT_EQ(c.shape("open"), "[unk__0,unk__1]");
+  EXPECT_EQ(c.shape("j1"), "[batch,unk__1 + 4]");
+  EXPECT_EQ(c.shape("j2"), "[batch,unk__1 + 4]");
+}
+
 TEST(IrInfer, RegistryCoversOpsAcrossOpsets) {
   for (const char* op : {"Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Softmax",
                          "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape",

@@ -16,6 +16,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -73,12 +74,15 @@ int64_t at(int64_t n, int64_t i) { return n == 1 ? 0 : i; }
 
 /// Query rows per task of the float path: up to 256 (fewer GEMM calls, each packing K and V
 /// again), 64 under causal masking (finer blocks skip more hidden keys), halved down to 32 while
-/// a block's scores exceed 1 MiB or there are fewer than about four tasks per thread.
+/// a block's scores exceed 1 MiB or there are fewer than about four tasks per thread. The rows
+/// are then spread evenly over that many blocks (197 rows: 50, 50, 50, 47, not 64, 64, 64, 5),
+/// so that tasks, and the pool's chunks of them, cost alike.
 int64_t query_rows_per_task(int64_t seq, int64_t keys, int64_t heads, int threads, bool causal) {
   int64_t rows = causal ? 64 : 256;
   while (rows > 32 && (rows * keys > 262144 || heads * ((seq + rows - 1) / rows) < 4 * static_cast<int64_t>(threads)))
     rows /= 2;
-  return rows;
+  const int64_t blocks = std::max<int64_t>(1, (seq + rows - 1) / rows);
+  return std::max<int64_t>(1, (seq + blocks - 1) / blocks);
 }
 
 /// C = alpha op(A) op(B) + beta C, row-major, with oneDNN's sgemm; an error names the node when it fails.
