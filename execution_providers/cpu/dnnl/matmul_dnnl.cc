@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "execution_providers/cpu/dnnl/dnnl_runtime.h"
-#include "execution_providers/cpu/simd/gemv.h"
+#include "execution_providers/cpu/simd/vmath.h"
 #include "ferry/error.h"
 
 namespace ferry::ep::cpu {
@@ -37,7 +37,7 @@ struct DnnlMatMul::Entry {
   std::shared_ptr<dnnl::memory> packed;  // weights in `wei`'s layout, when prepacked
   dnnl::memory::desc src_compute;        // A as the primitive takes it (src, or bf16)
   std::optional<dnnl::reorder> src_in;   // src -> src_compute, when they differ
-  int64_t panel_rows = 0;  // > 0: `packed` is f32 [K, N] in simd/gemv.h's panels of this many rows
+  int64_t panel_rows = 0;  // > 0: `packed` is f32 [K, N] in simd::gemv_panels' panels of this many rows
 };
 
 namespace {
