@@ -42,17 +42,11 @@ class Gather final : public Kernel {
       using T = typename decltype(tag)::type;
       const T* src = data.data<T>();
       T* dst = y.data<T>();
-      // Rows of `inner` elements; a few long rows (a slice of a stacked cache) are cut in parts
-      // so that they still split over the pool.
-      const int64_t rows = outer * n;
-      const int64_t parts = rows >= 8 ? 1 : std::clamp<int64_t>(inner / 16384, 1, 8);
-      const int64_t part = (inner + parts - 1) / parts;
-      ctx.thread_pool().parallel_for(rows * parts, static_cast<double>(part), [&](int64_t b, int64_t e) {
-        for (int64_t q = b; q < e; ++q) {
-          const int64_t k = q / parts, lo = q % parts * part, hi = std::min(inner, lo + part);
+      ctx.thread_pool().parallel_for(outer * n, static_cast<double>(inner), [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) {
           const int64_t o = k / n, i = k % n;
           const T* from = src + (o * dim + idx[static_cast<size_t>(i)]) * inner;
-          std::copy(from + lo, from + hi, dst + k * inner + lo);
+          std::copy(from, from + inner, dst + k * inner);
         }
       });
     });
