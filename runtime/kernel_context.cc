@@ -31,7 +31,7 @@ Tensor& RunKernelContext::allocate_output(size_t i, DataType dtype, std::vector<
       out = Tensor::wrap(dtype, std::move(shape), state_.arena_base + vp.offset, state_.arena);
       return out;
     }
-    if (vp.placement == Placement::kDynamic && state_.buffers != nullptr) {
+    if ((vp.placement == Placement::kDynamic || vp.placement == Placement::kOutput) && state_.buffers != nullptr) {
       out = state_.buffers->dynamic_tensor(dtype, std::move(shape));
       return out;
     }

@@ -21,7 +21,8 @@ class RunKernelContext final : public ep::KernelContext {
   bool output_wanted(size_t i) const override {
     return i < node_.outputs.size() && node_.outputs[i] != kNoValue;
   }
-  /// The planned arena slot when the plan knows this exact dtype and shape; else owned storage.
+  /// The planned arena slot when the plan knows this exact dtype and shape; dynamic values and
+  /// graph outputs from the session's recycled buffer pool (blocks of 64 KiB and more); else owned storage.
   Tensor& allocate_output(size_t i, DataType dtype, std::vector<int64_t> shape) override;
   /// Shares `source` only where the plan accounted for it (a planned view of input 0, or a
   /// graph output over a dynamically allocated input); otherwise copies.

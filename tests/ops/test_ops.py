@@ -237,7 +237,9 @@ add(Case("Transpose", [Lit(np.array([["a", "bc"], ["d", "e"]], dtype=object))], 
 # Concat.
 for axis, shapes in [(0, [(2, 3), (4, 3)]), (-1, [(2, 3), (2, 1), (2, 5)]), (1, [(2, 3, 4), (2, 1, 4)]),
                      (-2, [(2, 3, 4), (2, 2, 4)]), (2, [(1, 2, 3), (1, 2, 0), (1, 2, 2)]), (0, [(3,)]),
-                     (0, [(0, 2), (3, 2)])]:
+                     (0, [(0, 2), (3, 2)]),
+                     # large blocks over few outer slices: one work item per (slice, input) block, split over threads
+                     (0, [(3, 200, 300), (1, 200, 300), (2, 200, 300)]), (1, [(2, 3, 50000), (2, 1, 50000)])]:
     add(Case("Concat", [In(s) for s in shapes], {"axis": axis}, name=f"axis{axis}_{shapes}", opsets=(4, 11, 13) if axis >= 0 else (11, 13)))
 add(Case("Concat", [Lit(np.array(["a", "b"], dtype=object)), Lit(np.array(["c"], dtype=object))], {"axis": 0}, name="string", opsets=(13,)))
 

@@ -196,3 +196,36 @@ def test_prepacked_b_across_m_and_concurrent_runs():
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+# One or two rows over a constant B run simd/gemv over oneDNN's packed panels (64 columns, K padded
+# to 16); three rows, a Gemm with alpha != 1 and a C, or post-ops take oneDNN's primitive. Sizes
+# give partial panels, K off the 16-row blocks and (K 300, N 2000) enough work to split over 2 threads.
+# (name, A shape, B shape, transB, alpha, beta, C shape or None; Gemm when C or a transpose is given)
+GEMV_CASES = [
+    ("mm_m1", (1, 1, 100), (100, 200), 0, 1.0, 1.0, None), ("mm_m2", (2, 1, 100), (100, 200), 0, 1.0, 1.0, None),
+    ("mm_m3", (3, 100), (100, 200), 0, 1.0, 1.0, None), ("mm_big", (1, 300), (300, 2000), 0, 1.0, 1.0, None),
+    ("mm_k1", (1, 1), (1, 70), 0, 1.0, 1.0, None), ("mm_n1", (1, 33), (33, 1), 0, 1.0, 1.0, None),
+    ("gemm_bias", (1, 77), (77, 130), 0, 1.0, 1.0, (130,)), ("gemm_bias_beta", (2, 77), (77, 130), 0, 1.0, 0.5, (130,)),
+    ("gemm_tb", (1, 50), (190, 50), 1, 1.0, 1.0, (190,)), ("gemm_alpha", (1, 64), (64, 96), 0, 0.5, 1.0, None),
+    ("gemm_alpha_c", (1, 64), (64, 96), 0, 0.5, 2.0, (96,)), ("gemm_full_c", (2, 64), (64, 96), 0, 1.0, 1.0, (2, 96)),
+]
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("name,sa,sb,tb,alpha,beta,sc", GEMV_CASES, ids=[c[0] for c in GEMV_CASES])
+def test_few_rows_const_b(name, sa, sb, tb, alpha, beta, sc, threads):
+    shapes = [sa, sb] + ([sc] if sc is not None else [])
+    values = arrays(f"gemv/{name}", shapes)
+    names = ["A", "B", "C"][:len(values)]
+    feeds, consts = split(names, values, [False, True, True])
+    gemm = sc is not None or tb or alpha != 1.0
+    node = (helper.make_node("Gemm", names, ["Y"], transB=tb, alpha=alpha, beta=beta) if gemm
+            else helper.make_node("MatMul", names, ["Y"]))
+    model = make_model([node], feeds, consts)
+    sess = ferry_session(model, threads)
+    want = ort_run(model, feeds)
+    for _ in range(2):  # the second run reuses the cached problem
+        got = sess.run(None, feeds)[0]
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "execution_providers/cpu/dnnl/dnnl_runtime.h"
+#include "execution_providers/cpu/simd/vmath.h"
 #include "ferry/error.h"
 
 namespace ferry::ep::cpu {
@@ -36,6 +37,7 @@ struct DnnlMatMul::Entry {
   std::shared_ptr<dnnl::memory> packed;  // weights in `wei`'s layout, when prepacked
   dnnl::memory::desc src_compute;        // A as the primitive takes it (src, or bf16)
   std::optional<dnnl::reorder> src_in;   // src -> src_compute, when they differ
+  int64_t panel_rows = 0;  // > 0: `packed` is f32 [K, N] in simd::gemv_panels' panels of this many rows
 };
 
 namespace {
@@ -156,6 +158,11 @@ std::shared_ptr<DnnlMatMul::Entry> DnnlMatMul::entry_for(const Problem& p) const
         e->packed = dnnl_rt::reorder_to_owned(*packs_.front(), e->wei);
         packs_.push_back(e->packed);
       }
+      if (p.wei_dims.size() == 2 && compute == dt::f32) {
+        const int64_t k = p.wei_dims[0];
+        if (e->wei == dnnl::memory::desc(p.wei_dims, dt::f32, dnnl::memory::format_tag::BA16a64b))
+          e->panel_rows = (k + simd::kGemvKBlock - 1) / simd::kGemvKBlock * simd::kGemvKBlock;
+      }
     }
     e->ok = true;
   } catch (const dnnl::error&) {
@@ -239,6 +246,20 @@ bool DnnlMatMul::run(const KernelContext& ctx, const Tensor& a, const Tensor& b,
     p.wei_dims = {k, n};
     p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
     p.dst_dims = {rows, n};
+    if (rows <= 2 && p.packed && !p.sum && spec_.post_ops.empty() && k > 0) {
+      // A row or two: stream the packed panels ourselves (oneDNN's brgemm reads them slower).
+      const std::shared_ptr<Entry> e = entry_for(p);
+      if (e->ok && e->panel_rows > 0) {
+        const float* w = static_cast<const float*>(e->packed->get_data_handle());
+        const int64_t panels = (n + simd::kGemvPanel - 1) / simd::kGemvPanel;
+        const float* bias = p.bias_dims.empty() ? nullptr : pc;
+        const double bytes_per_panel = static_cast<double>(e->panel_rows * simd::kGemvPanel * sizeof(float));
+        ctx.thread_pool().parallel_for(panels, bytes_per_panel / 8, [&](int64_t j0, int64_t j1) {
+          simd::gemv_panels(pa, k, rows, k, w, e->panel_rows, n, j0, j1, spec_.alpha, bias, py, n);
+        });
+        return true;
+      }
+    }
     return execute(p, pa, pb, py);
   }
   if (p.packed) {

@@ -1,6 +1,7 @@
 // Concat along one axis (negative allowed), any element type; each outer slice copies one
-// contiguous block per input.
+// contiguous block per input, one work item per (slice, input) block on the intra-op pool.
 #include <algorithm>
+#include <vector>
 
 #include "execution_providers/cpu/common.h"
 #include "execution_providers/cpu/families.h"
@@ -34,18 +35,24 @@ class Concat final : public Kernel {
     const int64_t outer = product(out_shape, 0, axis), inner = product(out_shape, axis + 1, out_shape.size());
     const int64_t out_block = out_shape[axis] * inner;
     if (y.element_count() == 0) return;
+    // One work item per (outer slice, input) block, so that a concat along the first axes (few
+    // outer slices of large blocks) still splits over the pool.
+    std::vector<int64_t> at(count + 1, 0);  // block start of each input within an outer slice
+    for (size_t i = 0; i < count; ++i) at[i + 1] = at[i] + inputs[i]->dim(axis) * inner;
+    const int64_t items = outer * static_cast<int64_t>(count);
     visit_by_size(first.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* out = y.data<T>();
-      ctx.thread_pool().parallel_for(outer, static_cast<double>(out_block), [&](int64_t o0, int64_t o1) {
-        for (int64_t o = o0; o < o1; ++o) {
-          T* dst = out + o * out_block;
-          for (const Tensor* t : inputs) {
-            const int64_t block = t->dim(axis) * inner;
-            const T* src = t->data<T>() + o * block;
-            std::copy(src, src + block, dst);
-            dst += block;
-          }
+      // ~0.25 ns per element copied (16 GB/s): a parallel region costs tens of microseconds to
+      // wake, so only copies of a few hundred microseconds split.
+      const double cost = 0.25 * static_cast<double>(out_block) / static_cast<double>(count);
+      ctx.thread_pool().parallel_for(items, cost, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          const int64_t o = i / static_cast<int64_t>(count);
+          const size_t t = static_cast<size_t>(i % static_cast<int64_t>(count));
+          const int64_t block = at[t + 1] - at[t];
+          const T* src = inputs[t]->data<T>() + o * block;
+          std::copy(src, src + block, out + o * out_block + at[t]);
         }
       });
     });
