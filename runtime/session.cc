@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "ferry/session.h"
+#include "ir/page_pool.h"
 #include "ir/shape_inference.h"
 #include "onnx_import/onnx_import.h"
 #include "optimizer/expand_functions.h"
@@ -165,6 +166,7 @@ SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions&
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
   {
     const runtime::ScopedThreadCount kernel_threads(threads);  // oneDNN sizes its primitives now
+    const mem::RecycleScope recycle;  // packed weights take over the pages of released ones
     partition_and_create_kernels(options);
   }
 
