@@ -1,8 +1,8 @@
 // Page-aligned anonymous mappings for large buffers (weights copied out of a model file at load,
 // prepacked weights), whose pages can be handed from a freed buffer to the next one.
 //
-// A fresh anonymous page costs a fault and zeroing on first touch (about 1.5 µs a page on the
-// 2-core VM, 0.4 ms per MiB: more than the copy that fills it). Session creation frees one
+// A fresh anonymous page costs a fault and zeroing on first touch (about 2 µs a page on the
+// 2-core VM, 0.5 ms per MiB: more than the copy that fills it). Session creation frees one
 // weight copy (the loaded one, once every reader has packed it) and allocates another (the
 // packed one) per node, so while a RecycleScope is alive a freed mapping's pages are kept,
 // still resident, and map_pages moves them into the next buffer with mremap (page-table

@@ -16,10 +16,19 @@ dnnl::engine& engine() {
 }
 
 void execute(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args, int threads) {
+  // The count is restored after: a weight reorder run on one thread at kernel creation must not
+  // leave the creating thread at 1, or every primitive created after it is split for 1 thread.
+  const int previous = omp_get_max_threads();
   omp_set_num_threads(threads < 1 ? 1 : threads);
-  dnnl::stream stream(engine());
-  primitive.execute(stream, args);
-  stream.wait();
+  try {
+    dnnl::stream stream(engine());
+    primitive.execute(stream, args);
+    stream.wait();
+  } catch (...) {
+    omp_set_num_threads(previous);
+    throw;
+  }
+  omp_set_num_threads(previous);
 }
 
 std::optional<std::vector<DnnlEltwise>> dnnl_activation(const std::string& name, const std::vector<float>& p) {
