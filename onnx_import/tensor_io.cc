@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "ir/page_pool.h"
 #include "onnx_import/internal.h"
 
 namespace ferry::onnx_import::detail {
@@ -49,22 +50,19 @@ size_t natural_alignment(DataType dt) {
 void drop_pages(const void* data, size_t size);
 
 /// A copy of a payload too misaligned to alias. From 128 KiB up it goes to an anonymous mapping
-/// of its own, unmapped with the last handle: a weight released after prepacking gives its pages
+/// of its own (mem::map_pages), unmapped (or recycled, ir/page_pool.h) with the last handle: a weight released after prepacking gives its pages
 /// back at once (the next allocations reuse them) instead of leaving a hole in the heap. With
 /// `drop_source`, the source's pages leave the process as they are copied (the page cache keeps
 /// them), so a large payload is never resident twice.
 Tensor copy_payload(DataType dtype, const std::vector<int64_t>& dims, const uint8_t* src, size_t bytes,
                     bool drop_source) {
-  constexpr size_t kOwnMapping = size_t{128} << 10, kPage = 4096, kChunk = size_t{4} << 20;
+  constexpr size_t kOwnMapping = size_t{128} << 10, kChunk = size_t{4} << 20;
   Tensor t;
-  void* dst = MAP_FAILED;
-  const size_t len = (bytes + kPage - 1) / kPage * kPage;
-  if (bytes >= kOwnMapping)
-    dst = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (dst == MAP_FAILED)
+  void* dst = bytes >= kOwnMapping ? mem::map_pages(bytes) : nullptr;
+  if (dst == nullptr)
     t = Tensor::empty(dtype, dims);
   else
-    t = Tensor::wrap(dtype, dims, dst, std::shared_ptr<void>(dst, [len](void* q) { ::munmap(q, len); }));
+    t = Tensor::wrap(dtype, dims, dst, std::shared_ptr<void>(dst, [bytes](void* q) { mem::unmap_pages(q, bytes); }));
   auto* out = static_cast<uint8_t*>(t.raw_data());
   for (size_t at = 0; at < bytes; at += kChunk) {
     const size_t n = std::min(kChunk, bytes - at);

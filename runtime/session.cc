@@ -1,11 +1,15 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "ferry/session.h"
+#include "ir/page_pool.h"
 #include "ir/shape_inference.h"
 #include "onnx_import/onnx_import.h"
 #include "optimizer/expand_functions.h"
@@ -72,6 +76,9 @@ void for_each_graph(const ir::Graph& g, const std::function<void(const ir::Graph
         if (sub) for_each_graph(*sub, fn);
     }
 }
+
+// Fewer nodes than this per thread are created on the calling thread alone.
+constexpr size_t kMinNodesPerCreationThread = 8;
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -165,7 +172,8 @@ SessionImpl::SessionImpl(std::unique_ptr<ir::Model> model, const SessionOptions&
   pool_ = std::make_unique<runtime::ThreadPool>(threads);
   {
     const runtime::ScopedThreadCount kernel_threads(threads);  // oneDNN sizes its primitives now
-    partition_and_create_kernels(options);
+    const mem::RecycleScope recycle;  // packed weights take over the pages of released ones
+    partition_and_create_kernels(options, threads);
   }
 
   for (size_t id = 0; id < graph_.values.size(); ++id)
@@ -233,7 +241,7 @@ void SessionImpl::release_initializer(int id) {
   v->set_initializer(Tensor::wrap(t.dtype(), t.shape(), p, std::move(reservation)));
 }
 
-void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
+void SessionImpl::partition_and_create_kernels(const SessionOptions& options, int threads) {
   const std::string& src = model_->source;
   auto t0 = Clock::now();
   const int64_t partition_us = profiler_ ? profiler_->now_us() : 0;
@@ -301,23 +309,62 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options) {
   sub.config_entries = options.config_entries;
   ep::SubgraphCompiler compiler = runtime::make_subgraph_compiler(sub);
   prepack_.init(graph_);
-  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+  const size_t n = graph_.nodes.size();
+  std::vector<std::unique_ptr<ep::Kernel>> made(n);
+  std::vector<std::exception_ptr> failed(n);
+  std::mutex created_mu;  // kernel_created: prepack counts and initializer releases
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto create = [&](size_t i) {
     runtime::ExecNode& en = graph_.nodes[i];
     std::vector<size_t> marked;
     try {
-      ep::KernelInfo kernel_info(*en.node, en.opset, *en.provider, compiler);
-      kernel_info.set_prepacked_sink(&marked);
-      kernel_info.set_config_entries(&options.config_entries);
-      kernels_.push_back(defs[i]->factory(kernel_info));
-    } catch (const Error& e) {
-      throw Error(e.code(), src + ": " + en.label + ": " + e.what());
-    } catch (const std::exception& e) {
-      throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": " + e.what());
+      try {
+        ep::KernelInfo kernel_info(*en.node, en.opset, *en.provider, compiler);
+        kernel_info.set_prepacked_sink(&marked);
+        kernel_info.set_config_entries(&options.config_entries);
+        made[i] = defs[i]->factory(kernel_info);
+      } catch (const Error& e) {
+        throw Error(e.code(), src + ": " + en.label + ": " + e.what());
+      } catch (const std::exception& e) {
+        throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": " + e.what());
+      }
+      if (!made[i])
+        throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": the kernel factory returned nothing");
+      const std::lock_guard<std::mutex> lock(created_mu);
+      kernel_created(i, marked);
+    } catch (...) {
+      failed[i] = std::current_exception();
+      stop = true;
     }
-    if (!kernels_.back())
-      throw Error(ErrorCode::kRuntime, src + ": " + en.label + ": the kernel factory returned nothing");
+  };
+  auto work = [&] {
+    for (size_t i = next++; i < n && !stop; i = next++) create(i);
+  };
+  // Kernels are independent, so a session of several threads creates them on as many (each
+  // thread with the session's OpenMP count, which oneDNN sizes its primitives by). Nodes are
+  // taken in order, so the first failing node is the one a serial loop would report. Graphs with
+  // subgraphs are compiled serially (the subgraph compiler shares its options and plans).
+  bool has_subgraphs = false;
+  for (const runtime::ExecNode& en : graph_.nodes)
+    for (const ir::Attribute& a : en.node->attributes()) has_subgraphs |= a.g != nullptr || !a.graphs.empty();
+  const size_t workers =
+      has_subgraphs ? 1 : std::clamp<size_t>(n / kMinNodesPerCreationThread, 1, static_cast<size_t>(threads));
+  std::vector<std::thread> helpers;
+  for (size_t w = 1; w < workers; ++w)
+    helpers.emplace_back([&] {
+      const runtime::ScopedThreadCount kernel_threads(threads);
+      work();
+    });
+  work();
+  for (std::thread& t : helpers) t.join();
+  for (size_t i = 0; i < n; ++i)
+    if (failed[i]) std::rethrow_exception(failed[i]);
+
+  for (size_t i = 0; i < n; ++i) {
+    runtime::ExecNode& en = graph_.nodes[i];
+    kernels_.push_back(std::move(made[i]));
     en.kernel = kernels_.back().get();
-    kernel_created(i, marked);
     en.in_place_inputs = defs[i]->in_place_inputs;
     en.output_is_view = defs[i]->output_is_view;
     if (std::find(used_providers.begin(), used_providers.end(), en.provider->name()) == used_providers.end())

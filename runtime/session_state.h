@@ -78,7 +78,8 @@ class SessionImpl {
   optimizer::OptimizeReport optimizer_report;
 
  private:
-  void partition_and_create_kernels(const SessionOptions& options);
+  /// Kernels are created on up to `threads` threads (the session's intra-op count).
+  void partition_and_create_kernels(const SessionOptions& options, int threads);
   /// After node i's kernel exists: an initializer every reader of which keeps a prepacked
   /// copy (KernelInfo::mark_prepacked) is released at once, so that weights live only once.
   void kernel_created(size_t node_index, const std::vector<size_t>& marked);

@@ -1,12 +1,12 @@
 #include "execution_providers/cpu/dnnl/dnnl_runtime.h"
 
 #include <omp.h>
-#include <sys/mman.h>
 
 #include <cstring>
 #include <new>
 
 #include "ferry/error.h"
+#include "ir/page_pool.h"
 
 namespace ferry::ep::cpu::dnnl_rt {
 
@@ -16,10 +16,19 @@ dnnl::engine& engine() {
 }
 
 void execute(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args, int threads) {
+  // The count is restored after: a weight reorder run on one thread at kernel creation must not
+  // leave the creating thread at 1, or every primitive created after it is split for 1 thread.
+  const int previous = omp_get_max_threads();
   omp_set_num_threads(threads < 1 ? 1 : threads);
-  dnnl::stream stream(engine());
-  primitive.execute(stream, args);
-  stream.wait();
+  try {
+    dnnl::stream stream(engine());
+    primitive.execute(stream, args);
+    stream.wait();
+  } catch (...) {
+    omp_set_num_threads(previous);
+    throw;
+  }
+  omp_set_num_threads(previous);
 }
 
 std::optional<std::vector<DnnlEltwise>> dnnl_activation(const std::string& name, const std::vector<float>& p) {
@@ -56,18 +65,18 @@ dnnl::memory wrap(const std::vector<int64_t>& shape, const float* data, dnnl::me
 
 namespace {
 
-/// `bytes` of anonymous memory, page-aligned, unmapped with the last handle (small sizes come
-/// from the heap).
+/// `bytes` of anonymous memory, page-aligned (mem::map_pages: during session creation it takes
+/// over the pages of weights released before it), unmapped with the last handle (small sizes
+/// come from the heap).
 std::shared_ptr<void> large_buffer(size_t bytes) {
-  constexpr size_t kOwnMapping = size_t{128} << 10, kPage = 4096;
+  constexpr size_t kOwnMapping = size_t{128} << 10;
   if (bytes < kOwnMapping) {
     void* p = ::operator new(bytes == 0 ? 1 : bytes, std::align_val_t(64));
     return std::shared_ptr<void>(p, [](void* q) { ::operator delete(q, std::align_val_t(64)); });
   }
-  const size_t len = (bytes + kPage - 1) / kPage * kPage;
-  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  return std::shared_ptr<void>(p, [len](void* q) { ::munmap(q, len); });
+  void* p = mem::map_pages(bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return std::shared_ptr<void>(p, [bytes](void* q) { mem::unmap_pages(q, bytes); });
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ std::optional<std::vector<DnnlEltwise>> dnnl_activation(const std::string& name,
 dnnl::engine& engine();
 
 /// Runs `primitive` with `args` on the calling thread's stream, using `threads` OpenMP threads
-/// (the session's intra-op count), and waits for it.
+/// (the session's intra-op count), and waits for it. The calling thread's OpenMP count is
+/// restored afterwards (primitives created later on it are sized by that count).
 void execute(const dnnl::primitive& primitive, const std::unordered_map<int, dnnl::memory>& args, int threads);
 
 /// Same, with the thread count taken from the running kernel's context.

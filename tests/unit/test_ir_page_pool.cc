@@ -1,0 +1,58 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "ir/page_pool.h"
+
+namespace ferry::mem {
+namespace {
+
+TEST(PagePool, OutsideAScopeFreedPagesAreUnmapped) {
+  void* p = map_pages(3 * page_size());
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 7, 3 * page_size());
+  unmap_pages(p, 3 * page_size());
+  EXPECT_EQ(recycled_bytes(), 0u);
+}
+
+TEST(PagePool, InAScopeFreedPagesMoveIntoTheNextBufferWithTheirContents) {
+  const size_t page = page_size();
+  {
+    const RecycleScope scope;
+    auto* a = static_cast<unsigned char*>(map_pages(4 * page - 10));  // rounds up to 4 pages
+    ASSERT_NE(a, nullptr);
+    for (size_t i = 0; i < 4 * page; ++i) a[i] = static_cast<unsigned char>(i % 251);
+    unmap_pages(a, 4 * page - 10);
+    EXPECT_EQ(recycled_bytes(), 4 * page);
+
+    // 6 pages: the first 4 are a's (same data, moved), the last 2 fresh (zero).
+    auto* b = static_cast<unsigned char*>(map_pages(6 * page));
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(recycled_bytes(), 0u);
+    for (size_t i = 0; i < 4 * page; ++i) ASSERT_EQ(b[i], static_cast<unsigned char>(i % 251)) << i;
+    for (size_t i = 4 * page; i < 6 * page; ++i) ASSERT_EQ(b[i], 0) << i;
+
+    // A smaller request takes part of a kept region; the remainder stays kept.
+    unmap_pages(b, 6 * page);
+    auto* c = static_cast<unsigned char*>(map_pages(page));
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c[1], 1);  // b's first page, which holds a's data
+    EXPECT_EQ(recycled_bytes(), 5 * page);
+    c[page - 1] = 1;  // writable
+    unmap_pages(c, page);
+  }
+  EXPECT_EQ(recycled_bytes(), 0u);  // the last scope unmapped what was kept
+}
+
+TEST(PagePool, NestedScopesKeepPagesUntilTheOutermostEnds) {
+  const RecycleScope outer;
+  {
+    const RecycleScope inner;
+    unmap_pages(map_pages(page_size()), page_size());
+  }
+  EXPECT_EQ(recycled_bytes(), page_size());
+}
+
+}  // namespace
+}  // namespace ferry::mem
