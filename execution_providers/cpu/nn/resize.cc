@@ -415,28 +415,10 @@ class Resize final : public Kernel {
     const std::vector<int64_t>& out_shape = y.shape();
     for (size_t d = 0; d + 2 < rank; ++d)
       if (!is_identity(in_shape, out_shape, d, scale, roi_lo, roi_hi)) return false;
-    struct Table {
-      int64_t taps;
-      std::vector<int64_t> index;
-      std::vector<float> weight;
-    };
-    auto table = [&](size_t d, Table& t) {
-      if (is_identity(in_shape, out_shape, d, scale, roi_lo, roi_hi)) {
-        t.taps = 1;
-        for (int64_t i = 0; i < in_shape[d]; ++i) t.index.push_back(i);
-        t.weight.assign(static_cast<size_t>(in_shape[d]), 1.f);
-        return true;
-      }
-      const AxisTable a = axis_table(attrs_, in_shape[d], out_shape[d], scale[d], roi_lo[d], roi_hi[d]);
-      for (char e : a.extrapolate)
-        if (e) return false;
-      t.taps = a.taps;
-      t.index = a.index;
-      t.weight.assign(a.weight.begin(), a.weight.end());
-      return true;
-    };
-    Table th, tw;
-    if (!table(rank - 2, th) || !table(rank - 1, tw)) return false;
+    FloatTable th, tw;
+    if (!float_table(in_shape, out_shape, rank - 2, scale, roi_lo, roi_hi, th) ||
+        !float_table(in_shape, out_shape, rank - 1, scale, roi_lo, roi_hi, tw))
+      return false;
     const int64_t in_h = in_shape[rank - 2], in_w = in_shape[rank - 1];
     const int64_t out_h = out_shape[rank - 2], out_w = out_shape[rank - 1];
     const int64_t planes = product(in_shape, 0, rank - 2);
