@@ -92,6 +92,20 @@ Dim product(const std::vector<Dim>& dims, size_t begin, size_t end) {
   return p;
 }
 
+std::optional<std::vector<Dim>> combine_values(const std::vector<Dim>& a, const std::vector<Dim>& b,
+                                               const std::function<std::optional<Dim>(const Dim&, const Dim&)>& fn) {
+  const size_t n = std::max(a.size(), b.size());
+  if ((a.size() != n && a.size() != 1) || (b.size() != n && b.size() != 1)) return std::nullopt;
+  std::vector<Dim> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::optional<Dim> e = fn(a[a.size() == 1 ? 0 : i], b[b.size() == 1 ? 0 : i]);
+    if (!e) return std::nullopt;
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
 namespace {
 /// Whether an expression mentions a symbol of SymbolFactory::fresh ("unk__N").
 bool has_fresh_symbol(const Dim& d) { return d.is_symbolic() && d.to_string().find("unk__") != std::string::npos; }

@@ -1,6 +1,7 @@
 // Helpers shared by the per-family inference files (ir/infer/*.cc). Internal to ir/.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,11 @@ Shape broadcast_shapes(InferenceContext& ctx, const std::vector<Shape>& shapes);
 int64_t normalize_axis(const InferenceContext& ctx, int64_t axis, int64_t rank, const std::string& what);
 /// Product of dims [begin, end).
 Dim product(const std::vector<Dim>& dims, size_t begin, size_t end);
+/// Integer values of a binary element-wise op: fn per element pair under numpy broadcasting
+/// (equal sizes, or one side of one element); nullopt when the sizes do not broadcast or fn
+/// cannot decide an element.
+std::optional<std::vector<Dim>> combine_values(const std::vector<Dim>& a, const std::vector<Dim>& b,
+                                               const std::function<std::optional<Dim>(const Dim&, const Dim&)>& fn);
 /// Two dims that must be equal: the constant one wins, else one without fresh ("unk__N")
 /// symbols; unequal constants fail with `what`.
 Dim unify(const InferenceContext& ctx, const Dim& a, const Dim& b, const std::string& what);

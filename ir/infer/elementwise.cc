@@ -25,25 +25,20 @@ void binary(InferenceContext& ctx, Arith op) {
   if (!is_index_type(dt)) return;
   auto va = ctx.input_value(0), vb = ctx.input_value(1);
   if (!va || !vb) return;
-  const size_t n = std::max(va->size(), vb->size());
-  if ((va->size() != n && va->size() != 1) || (vb->size() != n && vb->size() != 1)) return;
-  std::vector<Dim> out;
-  for (size_t i = 0; i < n; ++i) {
-    const Dim& x = (*va)[va->size() == 1 ? 0 : i];
-    const Dim& y = (*vb)[vb->size() == 1 ? 0 : i];
+  auto out = combine_values(*va, *vb, [op](const Dim& x, const Dim& y) -> std::optional<Dim> {
     switch (op) {
-      case Arith::kAdd: out.push_back(x + y); break;
-      case Arith::kSub: out.push_back(x - y); break;
-      case Arith::kMul: out.push_back(x * y); break;
+      case Arith::kAdd: return x + y;
+      case Arith::kSub: return x - y;
+      case Arith::kMul: return x * y;
       case Arith::kDiv:
-        if (y.is_constant() && y.value() == 0) return;  // a run-time error, not ours
+        if (y.is_constant() && y.value() == 0) return std::nullopt;  // a run-time error, not ours
         // Integer Div truncates; it equals floor division for the non-negative values of shapes.
-        if (x.is_constant() && y.is_constant() && (x.value() < 0) != (y.value() < 0)) return;
-        out.push_back(floor_div(x, y));
-        break;
+        if (x.is_constant() && y.is_constant() && (x.value() < 0) != (y.value() < 0)) return std::nullopt;
+        return floor_div(x, y);
     }
-  }
-  ctx.set_output_value(0, std::move(out));
+    return std::nullopt;
+  });
+  if (out) ctx.set_output_value(0, std::move(*out));
 }
 
 void cast(InferenceContext& ctx) {

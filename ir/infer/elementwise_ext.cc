@@ -75,15 +75,11 @@ void equal(InferenceContext& ctx) {
   if (!is_index_type(input_dtype(ctx, 0))) return;
   auto va = ctx.input_value(0), vb = ctx.input_value(1);
   if (!va || !vb) return;
-  const size_t n = std::max(va->size(), vb->size());
-  if ((va->size() != n && va->size() != 1) || (vb->size() != n && vb->size() != 1)) return;
-  std::vector<Dim> out;
-  for (size_t i = 0; i < n; ++i) {
-    auto e = equal_value((*va)[va->size() == 1 ? 0 : i], (*vb)[vb->size() == 1 ? 0 : i]);
-    if (!e) return;
-    out.push_back(Dim(*e));
-  }
-  ctx.set_output_value(0, std::move(out));
+  auto out = combine_values(*va, *vb, [](const Dim& x, const Dim& y) -> std::optional<Dim> {
+    if (auto e = equal_value(x, y)) return Dim(*e);
+    return std::nullopt;
+  });
+  if (out) ctx.set_output_value(0, std::move(*out));
 }
 
 /// Where: integer values pick from X or Y where the condition's values are known (some X or Y
