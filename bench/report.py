@@ -27,6 +27,16 @@ def ratio(cell: dict, key: str) -> float | None:
     return f[key] / o[key]
 
 
+def pair_ratio_range(cell: dict, key: str) -> str:
+    """min–max of ferry/onnxruntime of `key` over the process pairs run back to back (a figure
+    measured in one pair only, or a failed one, shows "—")."""
+    f, o = (cell.get(e, {}).get("per_process", []) for e in ENGINES)
+    ratios = [a[key] / b[key] for a, b in zip(f, o) if a.get(key) and b.get(key)]
+    if len(ratios) < 2:
+        return "—"
+    return f"{min(ratios):.2f}–{max(ratios):.2f}"
+
+
 def _mark(value: float | None, target: float | None) -> str:
     if value is None:
         return "—"
@@ -74,7 +84,10 @@ def markdown(results: dict) -> str:
            f"- load average (1 min) at start {m['loadavg_start']:.2f}, at end {m.get('loadavg_end', float('nan')):.2f}",
            f"- models: {cfg['size']} size, {cfg['exporter']} export at opset {cfg['opset']}; inputs: the recipe's "
            "seeded feeds (ferry.model_zoo.make_inputs) at the recipe's first sequence length",
-           f"- each figure from a fresh process per engine; {cfg['warmup']} warm-up runs, then {cfg['runs']} timed "
+           f"- each figure is the median over {cfg.get('processes', 1)} fresh process{'es' if cfg.get('processes', 1) != 1 else ''} "
+           "per engine, the two engines' processes run in pairs, back to back; the \"pairs\" columns give the "
+           "lowest and highest ratio of a single pair, which shows how much one process can move a ratio",
+           f"- in each process {cfg['warmup']} warm-up runs, then {cfg['runs']} timed "
            f"runs at batch 1 and {cfg['batch8_runs']} at batch 8; intra-op threads as listed, inter-op 1; each "
            "engine's default optimization level", ""]
 
@@ -83,28 +96,29 @@ def markdown(results: dict) -> str:
         seq = results["models"][name]["seq"]
         f, o = cell.get("ferry", {}), cell.get("onnxruntime", {})
         rows.append([name, f"seq {seq}" if seq else "", str(t), _num(f, "p50_s", 1e3), _num(o, "p50_s", 1e3),
-                     _mark(ratio(cell, "p50_s"), latency_target(name)), _num(f, "p90_s", 1e3),
-                     _num(o, "p90_s", 1e3), _mark(ratio(cell, "p90_s"), None)])
+                     _mark(ratio(cell, "p50_s"), latency_target(name)), pair_ratio_range(cell, "p50_s"),
+                     _num(f, "p90_s", 1e3), _num(o, "p90_s", 1e3), _mark(ratio(cell, "p90_s"), None)])
     out += ["## Latency at batch 1 (ms)", ""]
-    out += _table(["model", "input", "threads", "ferry p50", "onnxruntime p50", "p50 ratio", "ferry p90",
-                   "onnxruntime p90", "p90 ratio"], rows)
+    out += _table(["model", "input", "threads", "ferry p50", "onnxruntime p50", "p50 ratio", "p50 ratio, pairs",
+                   "ferry p90", "onnxruntime p90", "p90 ratio"], rows)
 
     rows = []
     for name, t, cell in _cells(results, "1"):
         f, o = cell.get("ferry", {}), cell.get("onnxruntime", {})
         rows.append([name, str(t), _num(f, "creation_s", 1e3, "{:.1f}"), _num(o, "creation_s", 1e3, "{:.1f}"),
-                     _mark(ratio(cell, "creation_s"), CREATION_TARGET)])
+                     _mark(ratio(cell, "creation_s"), CREATION_TARGET), pair_ratio_range(cell, "creation_s")])
     out += ["## Session creation (ms)", ""]
-    out += _table(["model", "threads", "ferry", "onnxruntime", "ratio"], rows)
+    out += _table(["model", "threads", "ferry", "onnxruntime", "ratio", "ratio, pairs"], rows)
 
     rows = []
     for batch in ("1", "8"):
         for name, t, cell in _cells(results, batch):
             f, o = cell.get("ferry", {}), cell.get("onnxruntime", {})
             rows.append([name, batch, str(t), _num(f, "peak_rss_kb", 1 / 1024, "{:.0f}"),
-                         _num(o, "peak_rss_kb", 1 / 1024, "{:.0f}"), _mark(ratio(cell, "peak_rss_kb"), MEMORY_TARGET)])
+                         _num(o, "peak_rss_kb", 1 / 1024, "{:.0f}"), _mark(ratio(cell, "peak_rss_kb"), MEMORY_TARGET),
+                         pair_ratio_range(cell, "peak_rss_kb")])
     out += ["## Peak resident memory (MiB, whole process: interpreter, numpy, engine, model, feeds)", ""]
-    out += _table(["model", "batch", "threads", "ferry", "onnxruntime", "ratio"], rows)
+    out += _table(["model", "batch", "threads", "ferry", "onnxruntime", "ratio", "ratio, pairs"], rows)
 
     rows = []
     for name, t, cell in _cells(results, "8"):

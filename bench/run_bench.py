@@ -2,10 +2,11 @@
 
     PYTHONPATH=build/python .venv/bin/python bench/run_bench.py [--models resnet50,lstm] [--threads 1,2]
 
-For each model, thread count and batch, Ferry and onnxruntime each run in a fresh process
+For each model, thread count and batch, Ferry and onnxruntime each run in fresh processes
 (bench/bench_one.py), one after the other, the order flipping from pair to pair so that drift of
-the machine hits both. Writes OUT/results.json (raw), OUT/RESULTS.md (tables and ratios
-ferry/onnxruntime, each marked against issue 6's target) and OUT/results.png (ratio bars).
+the machine hits both; `--processes` pairs per figure, whose medians are reported. Writes
+OUT/results.json (raw), OUT/RESULTS.md (tables and ratios ferry/onnxruntime, each marked against
+issue 6's target) and OUT/results.png (ratio bars).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--size", default="full", choices=("full", "smoke"), help="zoo size (smoke: the harness's test)")
     ap.add_argument("--threads", default="1,2", help="intra-op thread counts, e.g. 1,2")
     ap.add_argument("--runs", type=int, default=30, help="timed runs at batch 1 (p50/p90 over these)")
+    ap.add_argument("--processes", type=int, default=3,
+                    help="fresh process pairs per figure; each figure is the median over them (a host hiccup "
+                         "that slows one process then moves no row)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs after session creation")
     ap.add_argument("--batch8", action=argparse.BooleanOptionalAction, default=True,
                     help="batch-8 throughput and memory for the vision (CNN/ViT) recipes")
@@ -61,6 +65,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md/results.png from OUT/results.json")
     args = ap.parse_args(argv)
     args.threads = [int(t) for t in _csv(args.threads)]
+    if args.processes < 1:
+        ap.error("--processes must be at least 1")
     return args
 
 
@@ -130,6 +136,19 @@ def stats(raw: dict) -> dict:
             "rss_before_session_kb": raw["rss_before_session_kb"]}
 
 
+def median_of_processes(per_process: list[dict]) -> dict:
+    """One engine's figure from its processes: the median of each figure (the fastest run's time is
+    the minimum), with every process's own stats kept under "per_process"; the first error, if any."""
+    failed = [s for s in per_process if "error" in s]
+    if failed:
+        return failed[0]
+    merged = {key: float(np.median([s[key] for s in per_process])) for key in
+              ("creation_s", "p50_s", "p90_s", "mean_s", "peak_rss_kb", "rss_before_session_kb")}
+    merged.update(min_s=min(s["min_s"] for s in per_process), runs=per_process[0]["runs"],
+                  processes=len(per_process), per_process=per_process)
+    return merged
+
+
 def measure(args, engine: str, model: pathlib.Path, feeds: pathlib.Path, threads: int, runs: int,
             bar: Progress, tmp: pathlib.Path) -> dict:
     """Runs bench_one.py in a fresh process; its stats, or {"error": ...}."""
@@ -185,8 +204,8 @@ def main(argv=None) -> int:
     plan = {n: [(t, b, args.runs if b == 1 else args.batch8_runs) for t in args.threads
                 for b in ([1, 8] if args.batch8 and z.recipe(n).family == "vision" else [1])] for n in names}
     weight = {n: [(args.warmup + runs) * b for _, b, runs in plan[n]] for n in names}
-    bar = Progress(sum(len(p) for p in plan.values()) * len(ENGINES),
-                   sum(sum(w) for w in weight.values()) * len(ENGINES))
+    bar = Progress(sum(len(p) for p in plan.values()) * len(ENGINES) * args.processes,
+                   sum(sum(w) for w in weight.values()) * len(ENGINES) * args.processes)
     pair = 0
     with tempfile.TemporaryDirectory(prefix="ferry-bench-") as tmp_name:
         tmp = pathlib.Path(tmp_name)
@@ -200,7 +219,7 @@ def main(argv=None) -> int:
                 model = z.get(name, args.size, args.exporter, args.opset)
             except Exception as e:  # noqa: BLE001 - a model that cannot be built is reported, not fatal
                 entry["error"] = f"{type(e).__name__}: {e}"
-                for w in weight[name] * len(ENGINES):
+                for w in weight[name] * len(ENGINES) * args.processes:
                     bar.step_done(f"{name}: {entry['error']}", weight=w)
                 continue
             entry["model"] = str(model)
@@ -220,13 +239,18 @@ def main(argv=None) -> int:
                     entry["batches"]["1"].update(flops=None, flops_error=f"{type(e).__name__}: {e}")
             for (t, b, runs), w in zip(plan[name], weight[name]):
                 cell = entry["batches"][str(b)].setdefault(f"threads_{t}", {})
-                order = ENGINES if pair % 2 == 0 else ENGINES[::-1]
-                pair += 1
-                for engine in order:
-                    bar.begin(w, f"{name} batch {b} threads {t}: {engine}")
-                    cell[engine] = measure(args, engine, model, feeds[b], t, runs, bar, tmp)
-                    status = cell[engine].get("error", f"p50 {cell[engine].get('p50_s', 0) * 1e3:.2f} ms")
-                    bar.step_done(f"{name} b{b} t{t} {engine}: {status}")
+                per_process = {engine: [] for engine in ENGINES}
+                for rep in range(args.processes):
+                    order = ENGINES if pair % 2 == 0 else ENGINES[::-1]
+                    pair += 1
+                    for engine in order:
+                        bar.begin(w, f"{name} batch {b} threads {t}: {engine} ({rep + 1}/{args.processes})")
+                        got = measure(args, engine, model, feeds[b], t, runs, bar, tmp)
+                        per_process[engine].append(got)
+                        status = got.get("error", f"p50 {got.get('p50_s', 0) * 1e3:.2f} ms")
+                        bar.step_done(f"{name} b{b} t{t} {engine} {rep + 1}/{args.processes}: {status}")
+                for engine in ENGINES:
+                    cell[engine] = median_of_processes(per_process[engine])
             # Written after each model, so an interrupted run keeps what it measured.
             results["machine"]["loadavg_end"] = os.getloadavg()[0]
             (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")

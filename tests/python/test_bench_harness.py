@@ -113,7 +113,7 @@ def test_driver_on_a_smoke_model(tmp_path):
     env.setdefault("FERRY_ZOO_CACHE", str(BUILD / "model-zoo"))
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run_bench.py"), "--models", "mobilenetv2",
                            "--size", "smoke", "--threads", "1", "--runs", "3", "--warmup", "1",
-                           "--batch8-runs", "2", "--probe-sizes", "128", "--out", str(tmp_path)],
+                           "--batch8-runs", "2", "--processes", "2", "--probe-sizes", "128", "--out", str(tmp_path)],
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "100%" in proc.stderr  # the progress bar reached the end
@@ -130,6 +130,12 @@ def test_driver_on_a_smoke_model(tmp_path):
             assert 0 < s["min_s"] <= s["p50_s"] <= s["p90_s"]
             assert s["creation_s"] > 0
             assert s["peak_rss_kb"] >= s["rss_before_session_kb"] > 0
+            # Two processes per engine; each figure is their median, the fastest run their minimum.
+            assert s["processes"] == 2 and len(s["per_process"]) == 2
+            assert s["p50_s"] == pytest.approx(np.median([p["p50_s"] for p in s["per_process"]]))
+            assert s["creation_s"] == pytest.approx(np.median([p["creation_s"] for p in s["per_process"]]))
+            assert s["min_s"] == min(p["min_s"] for p in s["per_process"])
+            assert all(p["runs"] == runs for p in s["per_process"])
         assert report.ratio(cell, "p50_s") == pytest.approx(cell["ferry"]["p50_s"] / cell["onnxruntime"]["p50_s"])
     assert entry["batches"]["1"]["flops"] > 0
 
@@ -139,6 +145,9 @@ def test_driver_on_a_smoke_model(tmp_path):
     row = next(line for line in table.splitlines() if line.startswith("| mobilenetv2 |"))
     assert f"{cell['ferry']['p50_s'] * 1e3:.2f} | {cell['onnxruntime']['p50_s'] * 1e3:.2f} | {p50}" in row
     assert row.split(" | ")[5].endswith("✓" if float(p50) <= 0.9 else "✗")
+    pair_ratios = [a["p50_s"] / b["p50_s"] for a, b in zip(cell["ferry"]["per_process"],
+                                                          cell["onnxruntime"]["per_process"])]
+    assert row.split(" | ")[6] == f"{min(pair_ratios):.2f}–{max(pair_ratios):.2f}"
     assert "## Session creation" in table and "## Peak resident memory" in table
     rate = entry["batches"]["1"]["flops"] / cell["ferry"]["p50_s"] / 1e9
     gflops_rows = table.split("## GEMM/conv arithmetic rate")[1].splitlines()
