@@ -205,6 +205,31 @@ std::string Dim::symbol_name() const {
   return m[0].text;
 }
 
+namespace {
+void collect_symbols(const Dim& d, std::vector<std::string>& out) {
+  const DimExpr::Poly* terms = DimExpr::terms_of(d);
+  if (!terms) return;
+  for (const auto& [monomial, coefficient] : *terms) {
+    for (const DimExpr::Atom& atom : monomial) {
+      if (atom.kind == DimExpr::Atom::kSymbol) {
+        out.push_back(atom.text);
+      } else {
+        collect_symbols(atom.num, out);
+        collect_symbols(atom.den, out);
+      }
+    }
+  }
+}
+}  // namespace
+
+std::vector<std::string> Dim::symbols() const {
+  std::vector<std::string> out;
+  collect_symbols(*this, out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::string Dim::to_string() const {
   if (!expr_) return std::to_string(value_);
   std::string s;
@@ -322,15 +347,25 @@ bool operator==(const Shape& a, const Shape& b) { return a.has_rank == b.has_ran
 
 Dim SymbolFactory::fresh() { return Dim::symbol("unk__" + std::to_string(next_++)); }
 
-void SymbolFactory::reserve(const std::string& name) {
+namespace {
+/// N when `name` is "unk__N", the form SymbolFactory::fresh hands out.
+std::optional<int64_t> fresh_index(const std::string& name) {
   constexpr std::string_view kPrefix = "unk__";
-  if (name.size() <= kPrefix.size() || name.compare(0, kPrefix.size(), kPrefix) != 0) return;
+  if (name.size() <= kPrefix.size() || name.compare(0, kPrefix.size(), kPrefix) != 0) return std::nullopt;
   int64_t n = 0;
   const char* begin = name.data() + kPrefix.size();
   const char* end = name.data() + name.size();
   auto [ptr, ec] = std::from_chars(begin, end, n);
-  if (ec != std::errc() || ptr != end || n < 0) return;
-  if (n >= next_) next_ = n + 1;
+  if (ec != std::errc() || ptr != end || n < 0) return std::nullopt;
+  return n;
 }
+}  // namespace
+
+void SymbolFactory::reserve(const std::string& name) {
+  std::optional<int64_t> n = fresh_index(name);
+  if (n && *n >= next_) next_ = *n + 1;
+}
+
+bool SymbolFactory::is_fresh(const std::string& name) { return fresh_index(name).has_value(); }
 
 }  // namespace ferry::ir

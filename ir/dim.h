@@ -30,6 +30,8 @@ class Dim {
   int64_t value() const { return value_; }
   /// The symbol's name when this Dim is exactly one symbol, else empty.
   std::string symbol_name() const;
+  /// Every symbol the expression mentions, inside floor/ceil divisions too, sorted, each once.
+  std::vector<std::string> symbols() const;
 
   /// "3", "batch", "2*seq + 1", "floor(seq/2)"
   std::string to_string() const;
@@ -77,6 +79,8 @@ class SymbolFactory {
   Dim fresh();
   /// Continue after names already used in a model, so fresh names never collide.
   void reserve(const std::string& name);
+  /// Whether `name` has the form fresh() hands out ("unk__" and a number).
+  static bool is_fresh(const std::string& name);
 
  private:
   int64_t next_ = 0;

@@ -1,5 +1,7 @@
 #include "ir/infer/common.h"
 
+#include <algorithm>
+
 namespace ferry::ir::infer {
 
 Dim int_dim(int64_t v) {
@@ -108,7 +110,10 @@ std::optional<std::vector<Dim>> combine_values(const std::vector<Dim>& a, const 
 
 namespace {
 /// Whether an expression mentions a symbol of SymbolFactory::fresh ("unk__N").
-bool has_fresh_symbol(const Dim& d) { return d.is_symbolic() && d.to_string().find("unk__") != std::string::npos; }
+bool has_fresh_symbol(const Dim& d) {
+  const std::vector<std::string> names = d.symbols();
+  return std::any_of(names.begin(), names.end(), SymbolFactory::is_fresh);
+}
 }  // namespace
 
 Dim unify(const InferenceContext& ctx, const Dim& a, const Dim& b, const std::string& what) {

@@ -104,5 +104,24 @@ TEST(IrSymbolFactory, FreshNamesSkipReserved) {
   EXPECT_EQ(f.fresh().symbol_name(), "unk__8");
 }
 
+TEST(IrSymbolFactory, IsFreshOnlyForItsOwnForm) {
+  SymbolFactory f;
+  EXPECT_TRUE(SymbolFactory::is_fresh(f.fresh().symbol_name()));
+  EXPECT_TRUE(SymbolFactory::is_fresh("unk__12"));
+  EXPECT_FALSE(SymbolFactory::is_fresh("unk__"));
+  EXPECT_FALSE(SymbolFactory::is_fresh("unk__x"));
+  EXPECT_FALSE(SymbolFactory::is_fresh("my_unk__0"));  // a user's name that merely contains the prefix
+  EXPECT_FALSE(SymbolFactory::is_fresh("batch"));
+}
+
+TEST(IrDim, SymbolsListsEveryNameOnceIncludingInsideDivisions) {
+  const Dim seq = Dim::symbol("seq"), batch = Dim::symbol("batch"), k = Dim::symbol("unk__2");
+  EXPECT_TRUE(Dim(7).symbols().empty());
+  EXPECT_EQ(seq.symbols(), std::vector<std::string>{"seq"});
+  EXPECT_EQ((batch * seq + seq + 1).symbols(), (std::vector<std::string>{"batch", "seq"}));
+  EXPECT_EQ((batch + floor_div(seq, k)).symbols(), (std::vector<std::string>{"batch", "seq", "unk__2"}));
+  EXPECT_EQ(ceil_div(Dim(10), k).symbols(), std::vector<std::string>{"unk__2"});
+}
+
 }  // namespace
 }  // namespace ferry::ir
