@@ -226,11 +226,11 @@ PackedGates pack_gates(const float* w, int64_t gates, int64_t hidden, int64_t k)
   p.hidden = hidden;
   p.k = k;
   p.blocks = (hidden + kB - 1) / kB;
-  p.data.resize(static_cast<size_t>(p.blocks * gates * k * kB));
+  p.data.reset(new float[static_cast<size_t>(p.blocks * gates * k * kB)]);  // every float written below
   const int64_t stride = gates * kB;
   for (int64_t blk = 0; blk < p.blocks; ++blk)
     for (int64_t g = 0; g < gates; ++g) {
-      float* dst = p.data.data() + blk * gates * k * kB + g * kB;
+      float* dst = p.data.get() + blk * gates * k * kB + g * kB;
       const float* src = w + (g * hidden + blk * kB) * k;
       const int64_t units = std::min(kB, hidden - blk * kB);
       if (units == kB && isa() == Isa::kAvx512) {
