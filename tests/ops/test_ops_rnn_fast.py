@@ -84,7 +84,7 @@ def run_ferry(model, feed, threads):
 
 CASES = []
 for op in ["LSTM", "GRU", "RNN"]:
-    for seq, batch, inp, hidden in [(7, 3, 5, 16), (6, 5, 9, 20), (4, 9, 3, 37), (3, 1, 17, 64), (5, 4, 8, 1)]:
+    for seq, batch, inp, hidden in [(7, 3, 5, 16), (6, 5, 9, 20), (4, 9, 3, 37), (3, 1, 17, 64), (5, 4, 8, 1), (3, 2, 48, 32)]:
         for direction, dirs in [("forward", 1), ("reverse", 1), ("bidirectional", 2)]:
             CASES.append((op, seq, batch, inp, hidden, direction, dirs))
 

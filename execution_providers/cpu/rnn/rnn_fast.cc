@@ -1,6 +1,10 @@
 // Packed gate GEMM and vectorized activations for the recurrent kernels (see rnn_fast.h). The
 // AVX-512 and AVX2+FMA bodies are compiled with target attributes and chosen at run time, so the
 // build needs no -march flag.
+// GCC 12 warns inside its own AVX-512 shuffle intrinsics (the unused merge operand __Y): a false
+// positive, silenced for this file only (as in simd/vmath.cc).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "execution_providers/cpu/rnn/rnn_fast.h"
 
 #include "execution_providers/cpu/simd/vmath.h"
@@ -176,6 +180,44 @@ void block_gemm(const BlockArgs& x, int64_t rows, int64_t gates) {
   }
 }
 
+/// dst[j * stride + u] = src[u * k + j] for u < 16, j < k: sixteen rows of W transposed into
+/// panel rows, by 16 x 16 tiles in registers (each panel row written whole).
+__attribute__((target("avx512f"))) void transpose_rows16_avx512(const float* src, int64_t k, float* dst, int64_t stride) {
+  int64_t j = 0;
+  for (; j + 16 <= k; j += 16) {
+    __m512 r[16], t[16];
+#pragma GCC unroll 16
+    for (int u = 0; u < 16; ++u) r[u] = _mm512_loadu_ps(src + u * k + j);
+    // Per 128-bit lane: t = pairs of rows interleaved, then r[4i + q] lane L = column 4L + q of
+    // rows 4i..4i+3.
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+      r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    // Gather lane L of r[q], r[4 + q], r[8 + q], r[12 + q]: column 4L + q.
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      const __m512 x0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88), x1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xDD);
+      const __m512 x2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+      const __m512 x3 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xDD);
+      _mm512_storeu_ps(dst + (j + q) * stride, _mm512_shuffle_f32x4(x0, x2, 0x88));
+      _mm512_storeu_ps(dst + (j + 8 + q) * stride, _mm512_shuffle_f32x4(x0, x2, 0xDD));
+      _mm512_storeu_ps(dst + (j + 4 + q) * stride, _mm512_shuffle_f32x4(x1, x3, 0x88));
+      _mm512_storeu_ps(dst + (j + 12 + q) * stride, _mm512_shuffle_f32x4(x1, x3, 0xDD));
+    }
+  }
+  for (; j < k; ++j)
+    for (int u = 0; u < 16; ++u) dst[j * stride + u] = src[u * k + j];
+}
+
 }  // namespace
 
 PackedGates pack_gates(const float* w, int64_t gates, int64_t hidden, int64_t k) {
@@ -184,13 +226,20 @@ PackedGates pack_gates(const float* w, int64_t gates, int64_t hidden, int64_t k)
   p.hidden = hidden;
   p.k = k;
   p.blocks = (hidden + kB - 1) / kB;
-  p.data.assign(static_cast<size_t>(p.blocks * gates * k * kB), 0.0f);
+  p.data.reset(new float[static_cast<size_t>(p.blocks * gates * k * kB)]);  // every float written below
+  const int64_t stride = gates * kB;
   for (int64_t blk = 0; blk < p.blocks; ++blk)
     for (int64_t g = 0; g < gates; ++g) {
-      float* dst = p.data.data() + blk * gates * k * kB + g * kB;
-      for (int64_t u = 0; u < kB && blk * kB + u < hidden; ++u) {
-        const float* src = w + (g * hidden + blk * kB + u) * k;
-        for (int64_t j = 0; j < k; ++j) dst[j * gates * kB + u] = src[j];
+      float* dst = p.data.get() + blk * gates * k * kB + g * kB;
+      const float* src = w + (g * hidden + blk * kB) * k;
+      const int64_t units = std::min(kB, hidden - blk * kB);
+      if (units == kB && isa() == Isa::kAvx512) {
+        transpose_rows16_avx512(src, k, dst, stride);
+        continue;
+      }
+      for (int64_t j = 0; j < k; ++j) {
+        for (int64_t u = 0; u < units; ++u) dst[j * stride + u] = src[u * k + j];
+        std::fill(dst + j * stride + units, dst + j * stride + kB, 0.0f);
       }
     }
   return p;

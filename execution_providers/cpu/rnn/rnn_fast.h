@@ -21,10 +21,10 @@ namespace ferry::ep::cpu::rnn {
 struct PackedGates {
   static constexpr int64_t kBlock = 16;
   int64_t gates = 0, hidden = 0, k = 0, blocks = 0;
-  std::vector<float> data;
+  std::unique_ptr<float[]> data;  ///< blocks * gates * k * kBlock floats (not zeroed on allocation)
 
   int64_t padded_hidden() const { return blocks * kBlock; }
-  const float* block(int64_t b) const { return data.data() + b * gates * k * kBlock; }
+  const float* block(int64_t b) const { return data.get() + b * gates * k * kBlock; }
 };
 
 /// Cost hints for the thread pool: nanoseconds per multiply-add of gate_gemm (about 50 GFLOP/s on
