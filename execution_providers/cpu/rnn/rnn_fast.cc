@@ -182,6 +182,7 @@ void block_gemm(const BlockArgs& x, int64_t rows, int64_t gates) {
 
 /// dst[j * stride + u] = src[u * k + j] for u < 16, j < k: sixteen rows of W transposed into
 /// panel rows, by 16 x 16 tiles in registers (each panel row written whole).
+static_assert(kB == 16, "transpose_rows16_avx512 fills panels of 16 hidden units");
 __attribute__((target("avx512f"))) void transpose_rows16_avx512(const float* src, int64_t k, float* dst, int64_t stride) {
   int64_t j = 0;
   for (; j + 16 <= k; j += 16) {
