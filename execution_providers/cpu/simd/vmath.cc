@@ -113,10 +113,18 @@ FERRY_AI V vgelu_tanh(V x) {
   return splat(0.5f) * x * (splat(1.f) + vtanh(inner));
 }
 
-/// y = f(x) over n elements; the tail goes through a zero-padded vector.
+/// y = f(x) over n elements (f acts lane by lane). The tail of n >= kW is the last kW elements,
+/// loaded before the loop writes y (which may be x) and stored after it, rewriting the lanes the
+/// loop wrote with the same values; shorter n go through a zero-padded vector.
 template <typename F>
 FERRY_AI void map(const float* x, float* y, int64_t n, F f) {
   int64_t i = 0;
+  if (n >= kW && n % kW != 0) {
+    const V last = load(x + n - kW);
+    for (; i + kW <= n; i += kW) store(y + i, f(load(x + i)));
+    store(y + n - kW, f(last));
+    return;
+  }
   for (; i + kW <= n; i += kW) store(y + i, f(load(x + i)));
   if (i < n) {
     float buf[kW] = {};
@@ -127,11 +135,17 @@ FERRY_AI void map(const float* x, float* y, int64_t n, F f) {
   }
 }
 
+/// The lanes' sum, added pairwise (halves folded onto each other).
 FERRY_AI float hsum(V v) {
-  float s = 0.f;
-  for (int k = 0; k < kW; ++k) s += v[k];
-  return s;
+  const V8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  typedef float V4 __attribute__((vector_size(4 * sizeof(float))));
+  const V4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+  return (q[0] + q[2]) + (q[1] + q[3]);
 }
+
+/// Lane indices 0..kW-1.
+FERRY_AI VI lane_index() { return VI{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}; }
 
 }  // namespace
 
@@ -208,6 +222,12 @@ FERRY_SIMD_CLONES float reduce_max(const float* x, int64_t n) {
     m = select(v > m, v, m);
     nan |= v != v;
   }
+  if (i < n && n >= kW) {  // the last kW elements: lanes seen already change nothing
+    const V v = load(x + n - kW);
+    m = select(v > m, v, m);
+    nan |= v != v;
+    i = n;
+  }
   float r = ninf;
   bool any_nan = false;
   for (int k = 0; k < kW; ++k) {
@@ -249,6 +269,23 @@ FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
   const V vm = splat(mx);
   V acc = splat(0.f);
   int64_t i = 0;
+  if (!log && n > kW && n % kW != 0) {
+    // The tail is the last kW elements, read before y (which may be x) is written; the lanes the
+    // loop covered already are left out of the sum and rewritten with the same values.
+    const int64_t tail = n - kW;
+    const V last = load(x + tail);
+    for (; i + kW <= n; i += kW) {
+      const V e = vexp(load(x + i) - vm);
+      store(y + i, e);
+      acc += e;
+    }
+    const V e = vexp(last - vm);
+    acc += select(lane_index() >= splati(static_cast<int32_t>(i - tail)), e, splat(0.f));
+    store(y + tail, e);
+    const V inv = splat(1.f / hsum(acc));
+    map(y, y, n, [&](V v) __attribute__((always_inline)) { return v * inv; });
+    return;
+  }
   if (log) {
     for (; i + kW <= n; i += kW) acc += vexp(load(x + i) - vm);
   } else {
