@@ -290,7 +290,8 @@ std::optional<Patch> split_packed_heads(ir::Node& node, const PassContext& ctx) 
   for (const ir::Attribute& a : split->attributes())
     if (a.name != "axis") split_attrs.push_back(a.clone());
   split_attrs.push_back(ir::Attribute::make_int("axis", source_axis));
-  const std::vector<Patch::Ref> parts = patch.add_node("Split", split_inputs, std::move(split_attrs), 3, "", split->name());
+  const std::vector<Patch::Ref> parts =
+      patch.add_node("Split", split_inputs, std::move(split_attrs), 3, "", split->name());
   std::vector<Patch::Ref> inputs;
   for (size_t i = 0; i < 3; ++i) {
     std::vector<Patch::Ref> sq_inputs = {parts[part[i]]};

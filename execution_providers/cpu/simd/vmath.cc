@@ -264,14 +264,15 @@ FERRY_SIMD_CLONES double reduce_sum_double(const float* x, int64_t n) {
   return t;
 }
 
-FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
-  const float mx = reduce_max(x, n);
-  const V vm = splat(mx);
+namespace {
+/// y = exp(x - max x) over n >= 1 elements (y may be x); returns their sum. The tail of n > kW
+/// is the last kW elements, read before y is written; the lanes the loop covered already are
+/// left out of the sum and rewritten with the same values.
+FERRY_AI float exp_shifted_sum(const float* x, float* y, int64_t n) {
+  const V vm = splat(reduce_max(x, n));
   V acc = splat(0.f);
   int64_t i = 0;
-  if (!log && n > kW && n % kW != 0) {
-    // The tail is the last kW elements, read before y (which may be x) is written; the lanes the
-    // loop covered already are left out of the sum and rewritten with the same values.
+  if (n > kW && n % kW != 0) {
     const int64_t tail = n - kW;
     const V last = load(x + tail);
     for (; i + kW <= n; i += kW) {
@@ -282,18 +283,12 @@ FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
     const V e = vexp(last - vm);
     acc += select(lane_index() >= splati(static_cast<int32_t>(i - tail)), e, splat(0.f));
     store(y + tail, e);
-    const V inv = splat(1.f / hsum(acc));
-    map(y, y, n, [&](V v) __attribute__((always_inline)) { return v * inv; });
-    return;
+    return hsum(acc);
   }
-  if (log) {
-    for (; i + kW <= n; i += kW) acc += vexp(load(x + i) - vm);
-  } else {
-    for (; i + kW <= n; i += kW) {
-      const V e = vexp(load(x + i) - vm);
-      store(y + i, e);
-      acc += e;
-    }
+  for (; i + kW <= n; i += kW) {
+    const V e = vexp(load(x + i) - vm);
+    store(y + i, e);
+    acc += e;
   }
   float sum = hsum(acc);
   if (i < n) {
@@ -303,16 +298,36 @@ FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
     const V e = vexp(load(buf) - vm);
     for (int64_t k = 0; k < rest; ++k) {
       sum += e[k];
-      if (!log) y[i + k] = e[k];
+      y[i + k] = e[k];
     }
   }
-  if (log) {
-    const V sub = splat(mx + std::log(sum));
-    map(x, y, n, [&](V v) __attribute__((always_inline)) { return v - sub; });
-  } else {
-    const V inv = splat(1.f / sum);
+  return sum;
+}
+}  // namespace
+
+FERRY_SIMD_CLONES float softmax_exp(const float* x, float* y, int64_t n) { return exp_shifted_sum(x, y, n); }
+
+FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
+  if (!log) {
+    const V inv = splat(1.f / exp_shifted_sum(x, y, n));
     map(y, y, n, [&](V v) __attribute__((always_inline)) { return v * inv; });
+    return;
   }
+  const float mx = reduce_max(x, n);
+  const V vm = splat(mx);
+  V acc = splat(0.f);
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) acc += vexp(load(x + i) - vm);
+  float sum = hsum(acc);
+  if (i < n) {
+    float buf[kW] = {};
+    const int64_t rest = n - i;
+    std::memcpy(buf, x + i, static_cast<size_t>(rest) * sizeof(float));
+    const V e = vexp(load(buf) - vm);
+    for (int64_t k = 0; k < rest; ++k) sum += e[k];
+  }
+  const V sub = splat(mx + std::log(sum));
+  map(x, y, n, [&](V v) __attribute__((always_inline)) { return v - sub; });
 }
 
 FERRY_SIMD_CLONES void moments(const float* x, int64_t n, bool rms, double eps, double* mean_out,
