@@ -265,30 +265,26 @@ FERRY_SIMD_CLONES double reduce_sum_double(const float* x, int64_t n) {
 }
 
 namespace {
-/// y = exp(x - max x) over n >= 1 elements (y may be x); returns their sum. The tail of n > kW
-/// is the last kW elements, read before y is written; the lanes the loop covered already are
-/// left out of the sum and rewritten with the same values.
-FERRY_AI float exp_shifted_sum(const float* x, float* y, int64_t n) {
-  const V vm = splat(reduce_max(x, n));
+/// The sum of exp(x - mx) over n >= 1 elements, stored in y (which may be x) when kStore. The
+/// tail of n > kW is the last kW elements, read before y is written; the lanes the loop covered
+/// already are left out of the sum and rewritten with the same values.
+template <bool kStore>
+FERRY_AI float exp_shifted_sum(const float* x, float* y, int64_t n, float mx) {
+  const V vm = splat(mx);
   V acc = splat(0.f);
   int64_t i = 0;
-  if (n > kW && n % kW != 0) {
-    const int64_t tail = n - kW;
-    const V last = load(x + tail);
-    for (; i + kW <= n; i += kW) {
-      const V e = vexp(load(x + i) - vm);
-      store(y + i, e);
-      acc += e;
-    }
-    const V e = vexp(last - vm);
-    acc += select(lane_index() >= splati(static_cast<int32_t>(i - tail)), e, splat(0.f));
-    store(y + tail, e);
-    return hsum(acc);
-  }
+  const bool overlap = n > kW && n % kW != 0;
+  const V last = overlap ? load(x + n - kW) : splat(0.f);
   for (; i + kW <= n; i += kW) {
     const V e = vexp(load(x + i) - vm);
-    store(y + i, e);
+    if (kStore) store(y + i, e);
     acc += e;
+  }
+  if (overlap) {
+    const V e = vexp(last - vm);
+    acc += select(lane_index() >= splati(static_cast<int32_t>(i - (n - kW))), e, splat(0.f));
+    if (kStore) store(y + n - kW, e);
+    return hsum(acc);
   }
   float sum = hsum(acc);
   if (i < n) {
@@ -298,35 +294,25 @@ FERRY_AI float exp_shifted_sum(const float* x, float* y, int64_t n) {
     const V e = vexp(load(buf) - vm);
     for (int64_t k = 0; k < rest; ++k) {
       sum += e[k];
-      y[i + k] = e[k];
+      if (kStore) y[i + k] = e[k];
     }
   }
   return sum;
 }
 }  // namespace
 
-FERRY_SIMD_CLONES float softmax_exp(const float* x, float* y, int64_t n) { return exp_shifted_sum(x, y, n); }
+FERRY_SIMD_CLONES float softmax_exp(const float* x, float* y, int64_t n) {
+  return exp_shifted_sum<true>(x, y, n, reduce_max(x, n));
+}
 
 FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
+  const float mx = reduce_max(x, n);
   if (!log) {
-    const V inv = splat(1.f / exp_shifted_sum(x, y, n));
+    const V inv = splat(1.f / exp_shifted_sum<true>(x, y, n, mx));
     map(y, y, n, [&](V v) __attribute__((always_inline)) { return v * inv; });
     return;
   }
-  const float mx = reduce_max(x, n);
-  const V vm = splat(mx);
-  V acc = splat(0.f);
-  int64_t i = 0;
-  for (; i + kW <= n; i += kW) acc += vexp(load(x + i) - vm);
-  float sum = hsum(acc);
-  if (i < n) {
-    float buf[kW] = {};
-    const int64_t rest = n - i;
-    std::memcpy(buf, x + i, static_cast<size_t>(rest) * sizeof(float));
-    const V e = vexp(load(buf) - vm);
-    for (int64_t k = 0; k < rest; ++k) sum += e[k];
-  }
-  const V sub = splat(mx + std::log(sum));
+  const V sub = splat(mx + std::log(exp_shifted_sum<false>(x, y, n, mx)));
   map(x, y, n, [&](V v) __attribute__((always_inline)) { return v - sub; });
 }
 
