@@ -20,7 +20,8 @@
 // - a leaf: the output of a Transpose with perm p1 (the perm of the first Transpose found); the
 //   region reads its input, and the Transpose goes when only region nodes read it;
 // - an included node's output: an element-wise op of ai.onnx (unary ones: Relu, Sigmoid, Tanh, Neg,
-//   Abs, Exp, Log, Sqrt, Cast, Erf, ...; Clip with constant scalar or omitted bounds; binary and
+//   Abs, Exp, Log, Sqrt, Cast, Erf, ...; Clip with constant scalar or omitted bounds; ferry.Gelu
+//   without Bias, ferry.Silu and ferry.ElementwiseChain, which the later levels fuse; binary and
 //   variadic ones: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, Where, comparisons, PRelu, ...;
 //   Concat, whose axis is renumbered; GlobalAveragePool / GlobalMaxPool, which become ReduceMean /
 //   ReduceMax with keepdims over the pooled axes as x lays them out; Reduce* with keepdims = 1,
@@ -82,6 +83,15 @@ bool is_nary_elementwise(const std::string& op) {
       "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Max",          "Mean",     "Min",       "Mod",
       "Mul",   "Or",        "Pow",         "PRelu",    "Sub",             "Sum",      "Where",     "Xor"};
   return ops.count(op) > 0;
+}
+
+/// ferry-domain ops that are element-wise on their one input: Gelu without its last-axis Bias
+/// (which does not commute with a transposition), Silu, ElementwiseChain (scalar constants only).
+bool is_ferry_unary_elementwise(const ir::Node& node) {
+  if (node.domain() != kFerryDomain) return false;
+  const std::string& op = node.op_type();
+  if (op == "Gelu") return node.inputs().size() == 1 || (node.inputs().size() == 2 && !node.input(1));
+  return (op == "Silu" || op == "ElementwiseChain") && node.inputs().size() == 1;
 }
 
 bool is_identity(const std::vector<int64_t>& perm) {
@@ -187,9 +197,10 @@ Tensor permute_per_axis(const Tensor& c, const std::vector<int64_t>& perm) {
 /// Whether `node` may be recomputed in the region's layout (its constant operands checked; its
 /// other operands are the region's business). Concat's axis must be a known attribute.
 bool includable(const ir::Node& node, const ir::Graph& graph, size_t rank) {
-  if (node.graph() != &graph || !node.domain().empty() || node.outputs().size() != 1 || !node.output(0))
-    return false;
+  if (node.graph() != &graph || node.outputs().size() != 1 || !node.output(0)) return false;
   const std::string& op = node.op_type();
+  if (!node.domain().empty())
+    return is_ferry_unary_elementwise(node) && node.input(0) && !constant_of(node.input(0));
   if (is_unary_elementwise(op)) {
     if (!node.input(0) || constant_of(node.input(0))) return false;
     for (size_t i = 1; i < node.inputs().size(); ++i) {  // Clip's bounds: scalars
@@ -322,7 +333,7 @@ std::optional<std::vector<int64_t>> find_p1(const ir::Value* v, const ir::Graph&
 std::optional<Patch::Ref> add_moved_node(Patch& patch, const ir::Node& node,
                                          const std::map<const ir::Value*, Patch::Ref>& moved,
                                          const std::vector<int64_t>& p1) {
-  const bool unary = is_unary_elementwise(node.op_type());
+  const bool unary = is_unary_elementwise(node.op_type()) || is_ferry_unary_elementwise(node);
   const bool concat = node.op_type() == "Concat";
   const bool resize = node.op_type() == "Resize";
   std::vector<Patch::Ref> inputs;
@@ -352,7 +363,7 @@ std::optional<Patch::Ref> add_moved_node(Patch& patch, const ir::Node& node,
       attrs.push_back(a.clone());
     }
   }
-  return patch.add_node(node.op_type(), inputs, std::move(attrs), 1, "", node.name())[0];
+  return patch.add_node(node.op_type(), inputs, std::move(attrs), 1, node.domain(), node.name())[0];
 }
 
 /// GlobalAveragePool / GlobalMaxPool of Transpose(x, p1) as ReduceMean / ReduceMax of x with

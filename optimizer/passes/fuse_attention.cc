@@ -36,6 +36,10 @@
 // as a "BSHD" layout attribute, so the op reads the projections' [B, S, H, D] Reshapes and
 // writes what the merge's Reshape reads; the Reshapes (views) stay.
 //
+// Packed projections (ViT's qkv): when Q, K and V are the three parts of Split(Transpose(X, p))
+// on the split axis, squeezed, the op reads the parts of X split on the corresponding axis
+// instead, as "BSHD" when p moved the heads before the sequence (split_packed_heads below).
+//
 // Not yet matched: causal masks (they stay an additive bias: the exporters' masks combine
 // causality and padding in one dynamic Where); past key/value caches (the Concat stays in front
 // of K and V, and the op's past inputs are unused by the pass).
@@ -217,8 +221,105 @@ std::optional<Patch> fuse_attention_core(ir::Node& node, const PassContext& ctx)
   return patch;
 }
 
+/// The axes of a Squeeze (attribute before opset 13, constant input from 13), normalized for
+/// an input of rank `rank`; nullopt when not known.
+std::optional<std::vector<int64_t>> squeeze_axes(const ir::Node& squeeze, int64_t rank) {
+  std::optional<std::vector<int64_t>> axes;
+  if (squeeze.inputs().size() >= 2 && squeeze.input(1)) axes = constant_ints(squeeze.input(1));
+  else if (squeeze.find_attribute("axes")) axes = squeeze.get_ints("axes");
+  if (!axes) return std::nullopt;
+  for (int64_t& a : *axes) {
+    if (a < -rank || a >= rank) return std::nullopt;
+    if (a < 0) a += rank;
+  }
+  return axes;
+}
+
+/// A MultiHeadAttention whose query, key and value ("BHSD", no cache outputs) are the Squeezes
+/// of one Split of one Transpose (ViT's packed projection: [B, S, 3, H, D] transposed to
+/// [3, B, H, S, D], split and squeezed on axis 0) reads the Squeezes of a Split of the
+/// Transpose's input instead, each part as "BSHD" (or "BHSD" when the Transpose keeps [B, H, S,
+/// D] order): the Transpose's copy goes. Every value in the chain must have this MHA as its only
+/// reader (one Split output per input).
+//
+//   X -> Transpose(p) -> Split(axis a) -> Squeeze(a) x3 -> MHA(q, k, v)
+//     => X -> Split(axis p[a]) -> Squeeze(p[a]) x3 -> MHA(q, k, v) {*_layout = "BSHD"}
+std::optional<Patch> split_packed_heads(ir::Node& node, const PassContext& ctx) {
+  if (node.domain() != kFerryDomain || node.op_type() != "MultiHeadAttention" || node.outputs().size() != 1 ||
+      node.inputs().size() < 3)
+    return std::nullopt;
+  const char* layouts[3] = {"query_layout", "key_layout", "value_layout"};
+  ir::Node* split = nullptr;
+  ir::Node* squeezes[3] = {nullptr, nullptr, nullptr};
+  size_t part[3] = {0, 0, 0};
+  for (size_t i = 0; i < 3; ++i) {
+    if (node.get_string(layouts[i], "BHSD") != "BHSD") return std::nullopt;
+    for (size_t j = 0; j < i; ++j)
+      if (node.input(j) == node.input(i)) return std::nullopt;
+    squeezes[i] = producer_of(node.input(i), "Squeeze");
+    if (!squeezes[i] || only_consumer(node.input(i)) != &node) return std::nullopt;
+    ir::Node* s = producer_of(squeezes[i]->input(0), "Split");
+    if (!s || (split && s != split) || only_consumer(squeezes[i]->input(0)) != squeezes[i]) return std::nullopt;
+    split = s;
+    for (size_t k = 0; k < s->outputs().size(); ++k)
+      if (s->output(k) == squeezes[i]->input(0)) part[i] = k;
+  }
+  if (split->outputs().size() != 3) return std::nullopt;
+  ir::Node* transpose = producer_of(split->input(0), "Transpose");
+  if (!transpose || !sole_consumer(*transpose)) return std::nullopt;
+  const std::vector<int64_t> perm = transpose->get_ints("perm");
+  if (perm.size() != 5) return std::nullopt;
+  int64_t axis = split->get_int("axis", 0);
+  if (axis < 0) axis += 5;
+  if (axis < 0 || axis >= 5) return std::nullopt;
+  for (ir::Node* sq : squeezes)
+    if (squeeze_axes(*sq, 5) != std::vector<int64_t>{axis}) return std::nullopt;
+  // Each part's dims d (axis removed) come from X's dims perm[d] (X's axis perm[axis] removed).
+  const int64_t source_axis = perm[static_cast<size_t>(axis)];
+  std::vector<int64_t> part_perm;
+  for (int64_t d = 0; d < 5; ++d)
+    if (d != axis) part_perm.push_back(perm[static_cast<size_t>(d)] - (perm[static_cast<size_t>(d)] > source_axis));
+  const bool bshd = part_perm == std::vector<int64_t>{0, 2, 1, 3};
+  if (!bshd && part_perm != std::vector<int64_t>{0, 1, 2, 3}) return std::nullopt;
+
+  Patch patch(node);
+  std::vector<Patch::Ref> split_inputs = {patch.use(transpose->input(0))};
+  for (size_t i = 1; i < split->inputs().size(); ++i)
+    split_inputs.push_back(split->input(i) ? patch.use(split->input(i)) : Patch::kOmitted);
+  std::vector<ir::Attribute> split_attrs;
+  for (const ir::Attribute& a : split->attributes())
+    if (a.name != "axis") split_attrs.push_back(a.clone());
+  split_attrs.push_back(ir::Attribute::make_int("axis", source_axis));
+  const std::vector<Patch::Ref> parts =
+      patch.add_node("Split", split_inputs, std::move(split_attrs), 3, "", split->name());
+  std::vector<Patch::Ref> inputs;
+  for (size_t i = 0; i < 3; ++i) {
+    std::vector<Patch::Ref> sq_inputs = {parts[part[i]]};
+    std::vector<ir::Attribute> sq_attrs;
+    if (ctx.opset() >= 13)
+      sq_inputs.push_back(patch.add_initializer(
+          Tensor::from_vector<int64_t>(DataType::kInt64, {1}, {source_axis}), "squeeze_axes"));
+    else
+      sq_attrs.push_back(ir::Attribute::make_ints("axes", {source_axis}));
+    inputs.push_back(patch.add_node("Squeeze", sq_inputs, std::move(sq_attrs), 1, "", squeezes[i]->name())[0]);
+  }
+  for (size_t i = 3; i < node.inputs().size(); ++i)
+    inputs.push_back(node.input(i) ? patch.use(node.input(i)) : Patch::kOmitted);
+  std::vector<ir::Attribute> attrs;
+  for (const ir::Attribute& a : node.attributes())
+    if (a.name != layouts[0] && a.name != layouts[1] && a.name != layouts[2]) attrs.push_back(a.clone());
+  if (bshd)
+    for (const char* name : layouts) attrs.push_back(ir::Attribute::make_string(name, "BSHD"));
+  const Patch::Ref y = patch.add_node("MultiHeadAttention", inputs, std::move(attrs), 1, kFerryDomain, node.name())[0];
+  patch.replace(node.output(0), y);
+  return patch;
+}
+
 }  // namespace
 
-bool fuse_attention(ir::Graph& graph, const PassContext& ctx) { return apply_rule(graph, ctx, fuse_attention_core); }
+bool fuse_attention(ir::Graph& graph, const PassContext& ctx) {
+  const bool fused = apply_rule(graph, ctx, fuse_attention_core);
+  return apply_rule(graph, ctx, split_packed_heads) || fused;
+}
 
 }  // namespace ferry::optimizer::passes

@@ -14,7 +14,9 @@
 //   constant. x, skip and s have the same known shape (no broadcasting in the residual Add).
 // - The bias Add is swallowed only when the residual Add is its one reader.
 // - s may have other readers (pre-norm transformers carry the residual on): they then read the
-//   fused node's Sum output, provided each comes after the norm in the graph's order.
+//   fused node's Sum output. The fused node goes at the norm when they all come after it, else
+//   (a Shape of s ahead of the norm, as in ViT's next block) at the residual Add when the norm's
+//   scale and bias are initializers or graph inputs.
 #include "optimizer/passes.h"
 #include "optimizer/passes/norm_patterns.h"
 
@@ -66,7 +68,17 @@ std::optional<Patch> fuse_skip_layer_norm_rule(ir::Node& node, const PassContext
     return std::nullopt;
   // Other readers of s move to the Sum output, which the fused node (placed at the norm) makes.
   const bool sum_wanted = s->uses().size() > 1 || s->is_graph_output();
-  if (sum_wanted && !other_readers_follow(node, *s)) return std::nullopt;
+  ir::Node* anchor = &node;
+  if (sum_wanted && !other_readers_follow(node, *s)) {
+    // A reader ahead of the norm (the next block's Shape of the residual stream, say): the fused
+    // node goes where the residual Add is instead, which every reader of s follows, when the
+    // norm's scale and bias are initializers or graph inputs (no node between makes them).
+    for (size_t k = 1; k < node.inputs().size(); ++k)
+      if (node.input(k) && node.input(k)->producer() != nullptr) return std::nullopt;
+    for (const ir::Use& u : s->uses())
+      if (u.node->graph() != node.graph()) return std::nullopt;
+    anchor = residual;
+  }
   ir::Value *x = a, *skip = b, *bias = nullptr;
   for (int k = 0; k < 2 && !bias; ++k) {
     ir::Node* bias_add = sole_producer(residual->input(k), "Add");
@@ -82,7 +94,7 @@ std::optional<Patch> fuse_skip_layer_norm_rule(ir::Node& node, const PassContext
     }
   }
   ctx.use_ferry_domain();
-  Patch patch(node);
+  Patch patch(*anchor);
   std::vector<Patch::Ref> inputs = {patch.use(x), patch.use(skip), patch.use(node.input(1)),
                                     patch.use(norm->rms ? nullptr : node.input(2))};
   if (bias) inputs.push_back(patch.use(bias));

@@ -306,3 +306,59 @@ def test_rotary_fusion_of_a_torch_export(tmp_path) -> None:
         want = module(q, k, pos)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def packed_qkv_model(perm: list[int], x_shape: tuple, extra_reader: bool) -> onnx.ModelProto:
+    """ViT's attention on a packed projection: Transpose(X, perm), Split on axis 0 into Q, K, V
+    (Squeeze(0)), MatMul(Q, K^T) * scale, Softmax, MatMul with V; `extra_reader`: V is also an
+    output (the chain then keeps its Transpose)."""
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=perm),
+        helper.make_node("Split", ["xt", "sizes"], ["p0", "p1", "p2"], axis=0),
+        helper.make_node("Squeeze", ["p0", "axes"], ["q"]),
+        helper.make_node("Squeeze", ["p1", "axes"], ["k"]),
+        helper.make_node("Squeeze", ["p2", "axes"], ["v"]),
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q", "kt"], ["s0"]),
+        helper.make_node("Mul", ["s0", "c"], ["s"]),
+        helper.make_node("Softmax", ["s"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["y"]),
+    ]
+    outputs = [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)]
+    if extra_reader:
+        outputs.append(helper.make_tensor_value_info("v", onnx.TensorProto.FLOAT, None))
+    g = helper.make_graph(
+        nodes, "packed_qkv", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(x_shape))], outputs,
+        initializer=[onnx.numpy_helper.from_array(np.array([1, 1, 1], np.int64), "sizes"),
+                     onnx.numpy_helper.from_array(np.array([0], np.int64), "axes"),
+                     onnx.numpy_helper.from_array(np.array(0.125, F32), "c")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+# (perm, X shape, extra reader, Transposes left after optimization): [B, S, 3, H, D] read as BSHD;
+# [B, S, 3, H, D] with perm [2, 0, 1, 3, 4] (parts already in the op's order, read as BHSD);
+# a part read elsewhere (no rewrite: the Transpose stays).
+PACKED_CASES = [
+    ("vit", [2, 0, 3, 1, 4], (1, 197, 3, 3, 64), False, 0),
+    ("vit_batch2_odd", [2, 0, 3, 1, 4], (2, 37, 3, 2, 24), False, 0),
+    ("parts_in_order", [2, 0, 1, 3, 4], (1, 5, 3, 7, 16), False, 0),
+    ("part_read_elsewhere", [2, 0, 3, 1, 4], (1, 33, 3, 2, 16), True, 1),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("name,perm,x_shape,extra,transposes", PACKED_CASES, ids=[c[0] for c in PACKED_CASES])
+def test_packed_projection_attention(tmp_path, name, perm, x_shape, extra, transposes, threads) -> None:
+    m = packed_qkv_model(perm, x_shape, extra).SerializeToString()
+    x = np.random.default_rng(zlib.crc32(name.encode())).standard_normal(x_shape).astype(F32)
+    expected = ort.InferenceSession(m, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    opts = ferry.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.optimized_model_filepath = str(tmp_path / "opt.onnx")
+    got = ferry.InferenceSession(m, opts).run(None, {"x": x})
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "opt.onnx")).graph.node]
+    assert ops.count("MultiHeadAttention") == 1 and ops.count("Transpose") == transposes, ops

@@ -140,3 +140,51 @@ def test_skip_layer_norm_rejects_a_skip_of_another_shape() -> None:
     with pytest.raises(ferry.FerryError, match="Skip"):
         ferry.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
             None, {"x": x, "skip": skip})
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("scale_made_between", [False, True])
+def test_skip_layer_norm_fusion_with_a_shape_reader_ahead(tmp_path, threads, scale_made_between) -> None:
+    """ViT's pre-norm residual: s = Add(Add(h, bias), skip) feeds Shape (the next block's batch
+    size) ahead of its LayerNormalization and the next residual Add. It fuses into
+    SkipLayerNormalization at the Add when the norm's scale is an initializer, and stays unfused
+    when a node between makes the scale; outputs match onnxruntime's either way."""
+    import onnx
+    import onnxruntime as ort
+
+    nodes = [helper.make_node("Add", ["h", "bias"], ["hb"]), helper.make_node("Add", ["hb", "skip"], ["s"]),
+             helper.make_node("Shape", ["s"], ["shape"]),
+             helper.make_node("Gather", ["shape", "zero"], ["batch"], axis=0)]
+    scale = "gamma"
+    if scale_made_between:
+        nodes.append(helper.make_node("Neg", ["g"], ["neg_gamma"]))  # from an input: not folded
+        scale = "neg_gamma"
+    nodes += [helper.make_node("LayerNormalization", ["s", scale, "beta"], ["n"], axis=-1, epsilon=1e-6),
+              helper.make_node("Add", ["n", "s"], ["y"])]
+    rng = np.random.default_rng(11)
+    g = helper.make_graph(
+        nodes, "prenorm",
+        [helper.make_tensor_value_info("h", TensorProto.FLOAT, ["batch", 7, 40]),
+         helper.make_tensor_value_info("skip", TensorProto.FLOAT, ["batch", 7, 40])]
+        + ([helper.make_tensor_value_info("g", TensorProto.FLOAT, [40])] if scale_made_between else []),
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("batch", TensorProto.INT64, None)],
+        initializer=[numpy_helper.from_array(rng.standard_normal(40).astype(F32), "bias"),
+                     numpy_helper.from_array(rng.standard_normal(40).astype(F32), "gamma"),
+                     numpy_helper.from_array(rng.standard_normal(40).astype(F32), "beta"),
+                     numpy_helper.from_array(np.array(0, np.int64), "zero")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    data = m.SerializeToString()
+    feeds = {"h": rng.standard_normal((3, 7, 40)).astype(F32), "skip": rng.standard_normal((3, 7, 40)).astype(F32)}
+    if scale_made_between:
+        feeds["g"] = rng.standard_normal(40).astype(F32)
+    expected = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, feeds)
+    opts = ferry.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.optimized_model_filepath = str(tmp_path / "opt.onnx")
+    got = ferry.InferenceSession(data, opts).run(None, feeds)
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(got[1], expected[1])
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "opt.onnx")).graph.node]
+    assert ("SkipLayerNormalization" in ops) == (not scale_made_between), ops

@@ -74,6 +74,16 @@ for op in ["Softmax", "LogSoftmax"]:
     CASES.append(Case(op, [In((300, 128))], name="parallel"))
     CASES.append(Case(op, [Lit(np.array([[1000.0, 0.0, -1000.0], [-np.inf, 0.0, 1.0]], F32))], name="extreme"))
     CASES.append(Case(op, [In((3, 4, 5))], {"axis": 1}, opsets=(11,), name="coerced_2d"))
+    # Rows of kW + 1 and 197 (a last vector overlapping the previous one), with -inf (causal-style
+    # masking) and large values in the overlapped lanes.
+    CASES.append(Case(op, [In((5, 17))], name="tail_17"))
+    CASES.append(Case(op, [In((6, 197))], name="tail_197"))
+    masked = np.random.default_rng(3).standard_normal((19, 21)).astype(F32)
+    masked[np.triu_indices(19, 3)] = -np.inf
+    masked[0, 20] = masked[1, 4] = 80.0
+    masked[18, :] = -np.inf
+    masked[18, 17] = 2.0
+    CASES.append(Case(op, [Lit(masked)], name="masked_tail"))
 
 CASES += [
     Case("LayerNormalization", [In((3, 37)), In((37,)), In((37,))], opsets=(17,), name="odd"),

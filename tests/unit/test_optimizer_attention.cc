@@ -488,5 +488,43 @@ TEST(FuseRotaryEmbedding, RotatedHalfReadElsewhereDoesNotFire) {
   EXPECT_FALSE(t.run_pass(passes::fuse_rotary_embedding));
 }
 
+// ViT's packed projection: X [B, S, 3, H, D] -> Transpose [2, 0, 3, 1, 4] -> Split(axis 0) ->
+// Squeeze(0) x3 gives Q, K, V as [B, H, S, D]; the op then reads the Squeezes of X split on axis 2
+// as "BSHD" and the Transpose goes. A part read elsewhere leaves the chain alone.
+TEST(FuseAttention, PackedProjectionSplitsWithoutItsTranspose) {
+  for (const bool part_read_elsewhere : {false, true}) {
+    SCOPED_TRACE(part_read_elsewhere);
+    PassTest t(17);
+    ir::Value* x = t.input("x", {2, 5, 3, 4, 8});
+    ir::Value* xt = t.node("Transpose", {x}, {ir::Attribute::make_ints("perm", {2, 0, 3, 1, 4})}, "xt");
+    ir::Value* sizes = t.initializer("sizes", Tensor::from_vector<int64_t>(DataType::kInt64, {3}, {1, 1, 1}));
+    t.node("Split", {xt, sizes}, {ir::Attribute::make_int("axis", 0)}, "p0", "", 3);
+    ir::Node* split = t.last_node();
+    ir::Value* axes = t.initializer("axes", Tensor::from_vector<int64_t>(DataType::kInt64, {1}, {0}));
+    ir::Value* q = t.node("Squeeze", {split->output(0), axes}, {}, "q");
+    ir::Value* k = t.node("Squeeze", {split->output(1), axes}, {}, "k");
+    ir::Value* v = t.node("Squeeze", {split->output(2), axes}, {}, "v");
+    ir::Value* kt = t.node("Transpose", {k}, {ir::Attribute::make_ints("perm", {0, 1, 3, 2})}, "kt");
+    ir::Value* s = t.node("Mul", {t.node("MatMul", {q, kt}, {}, "s0"), t.initializer("c", scalar(0.25f))}, {}, "s");
+    t.output(t.node("MatMul", {t.node("Softmax", {s}, {ir::Attribute::make_int("axis", -1)}, "p"), v}, {}, "y"));
+    if (part_read_elsewhere) t.output(t.node("Neg", {v}, {}, "z"));
+    const std::vector<NamedTensor> feeds = {{"x", random_tensor({2, 5, 3, 4, 8}, 1)}};
+    const auto before = t.run(feeds);
+    EXPECT_TRUE(t.run_pass(passes::fuse_attention));
+    const std::string printed = t.print();
+    EXPECT_NE(printed.find("ferry:MultiHeadAttention"), std::string::npos) << printed;
+    if (part_read_elsewhere) {
+      EXPECT_NE(printed.find("xt = Transpose(x)"), std::string::npos) << printed;
+    } else {
+      EXPECT_EQ(printed.find("Transpose"), std::string::npos) << printed;
+      EXPECT_NE(printed.find("{axis=2}"), std::string::npos) << printed;
+      EXPECT_NE(printed.find("key_layout=\"BSHD\""), std::string::npos) << printed;
+      EXPECT_NE(printed.find("query_layout=\"BSHD\""), std::string::npos) << printed;
+      EXPECT_NE(printed.find("value_layout=\"BSHD\""), std::string::npos) << printed;
+    }
+    expect_close(t.run(feeds), before);
+  }
+}
+
 }  // namespace
 }  // namespace ferry::optimizer

@@ -401,13 +401,35 @@ TEST(FuseSkipLayerNorm, BroadcastingResidualOrNonLastAxisDoesNotFire) {
   EXPECT_FALSE(t.run_pass(passes::fuse_skip_layer_norm));
 }
 
-TEST(FuseSkipLayerNorm, ResidualReadBeforeTheNormDoesNotFire) {
-  // The Sum output would come after a reader placed between the Add and the norm.
+TEST(FuseSkipLayerNorm, ResidualReadBeforeTheNormReadsTheSumOutput) {
+  // A reader between the Add and the norm (ViT: the next block's Shape): the fused node goes
+  // where the Add was, and the reader reads its Sum output.
+  PassTest t(17);
+  ir::Value* x = t.input("x", {2, 16});
+  ir::Value* s = t.node("Add", {x, t.input("skip", {2, 16})}, {}, "s");
+  t.output(t.node("Relu", {s}, {}, "early"));
+  t.output(t.node("LayerNormalization", {s, t.initializer("gamma", vec(16, 2))}, {}, "y"));
+  Tensor xin = random_tensor({2, 16}, 1), sin = random_tensor({2, 16}, 2);
+  auto before = t.run({{"x", xin}, {"skip", sin}});
+  EXPECT_TRUE(t.run_pass(passes::fuse_skip_layer_norm));
+  EXPECT_EQ(t.print(),
+            "graph main (x: float[2,16], skip: float[2,16], gamma: float[16] = initializer) -> "
+            "(early: float[2,16], y: float[2,16]) {\n"
+            "  y, SkipLayerNormalization_out1 = ferry:SkipLayerNormalization(x, skip, gamma) "
+            "{epsilon=9.99999975e-06, simplified=0}\n"
+            "  early = Relu(SkipLayerNormalization_out1)\n"
+            "}\n");
+  expect_close(t.run({{"x", xin}, {"skip", sin}}), before);
+}
+
+TEST(FuseSkipLayerNorm, ResidualReadBeforeTheNormWithAComputedScaleDoesNotFire) {
+  // The scale is made between the Add and the norm: the fused node cannot go at the Add.
   PassTest t(17);
   ir::Value* x = t.input("x", {2, 16});
   ir::Value* s = t.node("Add", {x, t.input("skip", {2, 16})});
   t.output(t.node("Relu", {s}, {}, "early"));
-  t.output(t.node("LayerNormalization", {s, t.initializer("gamma", vec(16, 2))}, {}, "y"));
+  ir::Value* gamma = t.node("Neg", {t.input("g", {16})}, {}, "gamma");
+  t.output(t.node("LayerNormalization", {s, gamma}, {}, "y"));
   EXPECT_FALSE(t.run_pass(passes::fuse_skip_layer_norm));
 }
 

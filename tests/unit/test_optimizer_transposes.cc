@@ -314,5 +314,35 @@ TEST(TransposeRegions, DoesNotFireThroughLayoutDependentOpsOrOperandsOfAnotherRa
   }
 }
 
+TEST(TransposeRegions, FerryElementwiseOpsAreIncludedAndGeluWithBiasIsNot) {
+  // The conv chains' Gelu / Silu are fused into ferry ops before the channels-last Transposes come.
+  for (const std::string op : {"Gelu", "Silu", "ElementwiseChain", "GeluWithBias"}) {
+    SCOPED_TRACE(op);
+    PassTest t(17);
+    t.model().opset_imports["ferry"] = 1;
+    ir::Value* x = t.input("x", {1, 4, 3});
+    ir::Value* a = transpose(t, x, {0, 2, 1}, "a");
+    ir::Value* mid = nullptr;
+    if (op == "Gelu" || op == "Silu") mid = t.node(op, {a}, {}, "m", "ferry");
+    if (op == "ElementwiseChain")
+      mid = t.node(op, {a},
+                   {Attribute::make_strings("ops", {"Mul", "Tanh"}), Attribute::make_floats("constants", {2.0f, 0.0f})},
+                   "m", "ferry");
+    if (op == "GeluWithBias") mid = t.node("Gelu", {a, t.input("b", {4})}, {}, "m", "ferry");
+    t.output(transpose(t, mid, {0, 2, 1}, "y"));
+    if (op == "GeluWithBias") {
+      expect_no_change(t);
+      continue;
+    }
+    const std::vector<NamedTensor> feeds = {{"x", random_tensor({1, 4, 3})}};
+    const auto before = t.run(feeds);
+    EXPECT_TRUE(t.run_pass(passes::cancel_transposes));
+    const std::string printed = t.print();
+    EXPECT_EQ(printed.find("Transpose"), std::string::npos) << printed;
+    EXPECT_NE(printed.find("y = ferry:" + op + "(x)"), std::string::npos) << printed;
+    testing::expect_close(t.run(feeds), before);
+  }
+}
+
 }  // namespace
 }  // namespace ferry::optimizer

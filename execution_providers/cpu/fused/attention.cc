@@ -8,8 +8,9 @@
 // thread pool. Q, K, V, Y, and the key/value cache are read and written in place through oneDNN's
 // dnnl_sgemm with leading dimensions (no per-head copies): scores = scale * Q·K^T (cache columns
 // first, then the new keys), then bias, causal mask and softmax (simd/vmath.h) per row, then
-// Y = P·V (cache rows, then the new ones, accumulated). Under causal masking a block computes only
-// the key columns its last row can see. Double, and a query whose sequence broadcasts up to the
+// Y = P·V (cache rows, then the new ones, accumulated). The softmax's division by each row's sum
+// is applied to that row of Y (Dv values, not `keys`), except under NaN-to-zero, which needs P.
+// Under causal masking a block computes only the key columns its last row can see. Double, and a query whose sequence broadcasts up to the
 // bias's, take the generic path: one task per (batch, head), which copies its Q, K, V rows and
 // multiplies them with dnnl_sgemm (float) or Eigen (double).
 #include <Eigen/Core>
@@ -275,8 +276,11 @@ class MultiHeadAttention final : public Kernel {
       omp_set_num_threads(1);  // oneDNN's gemm stays on this task's thread
       // Reused per thread: a fresh block of this size per call is a fresh mapping (page faults).
       thread_local std::vector<float> scores;
+      thread_local std::vector<float> inv_sums;  // per row of the block: 1 / its softmax's sum
       if (scores.size() < static_cast<size_t>(std::min(S, rows) * total))
         scores.resize(static_cast<size_t>(std::min(S, rows) * total));
+      if (inv_sums.size() < static_cast<size_t>(std::min(S, rows)))
+        inv_sums.resize(static_cast<size_t>(std::min(S, rows)));
       for (int64_t task = begin; task < end; ++task) {
         const int64_t bh = task / blocks, b = bh / Ho, h = bh % Ho;
         const int64_t i0 = (task % blocks) * rows, m = std::min(S, i0 + rows) - i0;
@@ -308,10 +312,13 @@ class MultiHeadAttention final : public Kernel {
             const int64_t first_hidden = std::max<int64_t>(i + total - S + 1, 0);
             if (first_hidden < cols) std::fill(row + first_hidden, row + cols, -std::numeric_limits<float>::infinity());
           }
-          simd::softmax(row, row, cols, false);
-          if (nan_to_zero)
+          if (nan_to_zero) {
+            simd::softmax(row, row, cols, false);
             for (int64_t j = 0; j < cols; ++j)
               if (std::isnan(row[j])) row[j] = 0.0f;
+          } else {
+            inv_sums[static_cast<size_t>(r)] = 1.0f / simd::softmax_exp(row, row, cols);
+          }
         }
         float* y = py + yh.row(b, h, i0);
         if (cache_cols > 0)
@@ -320,6 +327,11 @@ class MultiHeadAttention final : public Kernel {
         if (cols > P)
           sgemm(ctx, 'N', 'N', m, Dv, cols - P, 1.0f, s + P, cols, in.v + vh.row(bv, hv, 0), vh.stride(),
                 cache_cols > 0 ? 1.0f : 0.0f, y, yh.stride());
+        if (!nan_to_zero)  // the softmax's division, on the Dv outputs of a row instead of its keys
+          for (int64_t r = 0; r < m; ++r) {
+            float* out = y + r * yh.stride();
+            simd::scale(out, out, Dv, inv_sums[static_cast<size_t>(r)]);
+          }
       }
     });
   }

@@ -113,10 +113,18 @@ FERRY_AI V vgelu_tanh(V x) {
   return splat(0.5f) * x * (splat(1.f) + vtanh(inner));
 }
 
-/// y = f(x) over n elements; the tail goes through a zero-padded vector.
+/// y = f(x) over n elements (f acts lane by lane). The tail of n >= kW is the last kW elements,
+/// loaded before the loop writes y (which may be x) and stored after it, rewriting the lanes the
+/// loop wrote with the same values; shorter n go through a zero-padded vector.
 template <typename F>
 FERRY_AI void map(const float* x, float* y, int64_t n, F f) {
   int64_t i = 0;
+  if (n >= kW && n % kW != 0) {
+    const V last = load(x + n - kW);
+    for (; i + kW <= n; i += kW) store(y + i, f(load(x + i)));
+    store(y + n - kW, f(last));
+    return;
+  }
   for (; i + kW <= n; i += kW) store(y + i, f(load(x + i)));
   if (i < n) {
     float buf[kW] = {};
@@ -127,11 +135,17 @@ FERRY_AI void map(const float* x, float* y, int64_t n, F f) {
   }
 }
 
+/// The lanes' sum, added pairwise (halves folded onto each other).
 FERRY_AI float hsum(V v) {
-  float s = 0.f;
-  for (int k = 0; k < kW; ++k) s += v[k];
-  return s;
+  const V8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  typedef float V4 __attribute__((vector_size(4 * sizeof(float))));
+  const V4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+  return (q[0] + q[2]) + (q[1] + q[3]);
 }
+
+/// Lane indices 0..kW-1.
+FERRY_AI VI lane_index() { return VI{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}; }
 
 }  // namespace
 
@@ -208,6 +222,12 @@ FERRY_SIMD_CLONES float reduce_max(const float* x, int64_t n) {
     m = select(v > m, v, m);
     nan |= v != v;
   }
+  if (i < n && n >= kW) {  // the last kW elements: lanes seen already change nothing
+    const V v = load(x + n - kW);
+    m = select(v > m, v, m);
+    nan |= v != v;
+    i = n;
+  }
   float r = ninf;
   bool any_nan = false;
   for (int k = 0; k < kW; ++k) {
@@ -244,19 +264,27 @@ FERRY_SIMD_CLONES double reduce_sum_double(const float* x, int64_t n) {
   return t;
 }
 
-FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
-  const float mx = reduce_max(x, n);
+namespace {
+/// The sum of exp(x - mx) over n >= 1 elements, stored in y (which may be x) when kStore. The
+/// tail of n > kW is the last kW elements, read before y is written; the lanes the loop covered
+/// already are left out of the sum and rewritten with the same values.
+template <bool kStore>
+FERRY_AI float exp_shifted_sum(const float* x, float* y, int64_t n, float mx) {
   const V vm = splat(mx);
   V acc = splat(0.f);
   int64_t i = 0;
-  if (log) {
-    for (; i + kW <= n; i += kW) acc += vexp(load(x + i) - vm);
-  } else {
-    for (; i + kW <= n; i += kW) {
-      const V e = vexp(load(x + i) - vm);
-      store(y + i, e);
-      acc += e;
-    }
+  const bool overlap = n > kW && n % kW != 0;
+  const V last = overlap ? load(x + n - kW) : splat(0.f);
+  for (; i + kW <= n; i += kW) {
+    const V e = vexp(load(x + i) - vm);
+    if (kStore) store(y + i, e);
+    acc += e;
+  }
+  if (overlap) {
+    const V e = vexp(last - vm);
+    acc += select(lane_index() >= splati(static_cast<int32_t>(i - (n - kW))), e, splat(0.f));
+    if (kStore) store(y + n - kW, e);
+    return hsum(acc);
   }
   float sum = hsum(acc);
   if (i < n) {
@@ -266,16 +294,26 @@ FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
     const V e = vexp(load(buf) - vm);
     for (int64_t k = 0; k < rest; ++k) {
       sum += e[k];
-      if (!log) y[i + k] = e[k];
+      if (kStore) y[i + k] = e[k];
     }
   }
-  if (log) {
-    const V sub = splat(mx + std::log(sum));
-    map(x, y, n, [&](V v) __attribute__((always_inline)) { return v - sub; });
-  } else {
-    const V inv = splat(1.f / sum);
+  return sum;
+}
+}  // namespace
+
+FERRY_SIMD_CLONES float softmax_exp(const float* x, float* y, int64_t n) {
+  return exp_shifted_sum<true>(x, y, n, reduce_max(x, n));
+}
+
+FERRY_SIMD_CLONES void softmax(const float* x, float* y, int64_t n, bool log) {
+  const float mx = reduce_max(x, n);
+  if (!log) {
+    const V inv = splat(1.f / exp_shifted_sum<true>(x, y, n, mx));
     map(y, y, n, [&](V v) __attribute__((always_inline)) { return v * inv; });
+    return;
   }
+  const V sub = splat(mx + std::log(exp_shifted_sum<false>(x, y, n, mx)));
+  map(x, y, n, [&](V v) __attribute__((always_inline)) { return v - sub; });
 }
 
 FERRY_SIMD_CLONES void moments(const float* x, int64_t n, bool rms, double eps, double* mean_out,

@@ -39,6 +39,9 @@ float reduce_sum(const float* x, int64_t n);
 double reduce_sum_double(const float* x, int64_t n);
 /// y = softmax(x) over n contiguous elements (log_softmax when `log`). n >= 1.
 void softmax(const float* x, float* y, int64_t n, bool log);
+/// y = exp(x - max x) over n contiguous elements (softmax before its division); returns the sum
+/// of y, by which the caller divides (or divides what it computes from y). n >= 1.
+float softmax_exp(const float* x, float* y, int64_t n);
 /// Mean and 1/sqrt(var + eps) of n elements (rms: mean is 0 and var is the mean square),
 /// accumulated in double as the reference kernels do.
 void moments(const float* x, int64_t n, bool rms, double eps, double* mean, double* inv_std);
