@@ -119,13 +119,11 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoo
       const int64_t dil = attrs.dilations.size() == r - 2 ? attrs.dilations[d - 2] : 1;
       x_dims[d] = std::max<int64_t>(32, dil * (w_dims[d] - 1) + 1);
     }
-    bool x_static = xt != nullptr && xt->shape.has_rank && xt->shape.rank() == r;
-    if (x_static) {
+    if (xt != nullptr && xt->shape.has_rank && xt->shape.rank() == r) {
       for (size_t d = 0; d < r; ++d) {
         const size_t src = channels_last ? (d == 0 ? 0 : d == 1 ? r - 1 : d - 1) : d;
         const ir::Dim& dim = xt->shape.dims[src];
-        if (dim.is_constant() && dim.value() > 0 && d != 1) x_dims[d] = dim.value();
-        else if (d != 1 || !dim.is_constant() || dim.value() != x_dims[1]) x_static = false;
+        if (d != 1 && dim.is_constant() && dim.value() > 0) x_dims[d] = dim.value();
       }
     }
     const bool has_bias = info.input_type(2) != nullptr, has_z = info.input_type(3) != nullptr;
@@ -140,8 +138,9 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoo
     dnnl::memory user(p->user_weights, dnnl_rt::engine(), const_cast<float*>(w->data<float>()));
     k->weights_.pack(user, p->weights);
     k->const_w_dims_ = w_dims;
-    // A fully known X shape: the primitive made here is the one every run uses.
-    if (x_static) k->primitives_.put(primitive_key(x_dims, w_dims, has_bias, has_z), p);
+    // Kept for the runs whose X has the shape made here (every run when X's shape is fully
+    // known; with a dynamic batch, those of batch 1), so the first run does not make it again.
+    k->primitives_.put(primitive_key(x_dims, w_dims, has_bias, has_z), p);
     info.mark_prepacked(1);
     if (k->bias_prepacked_) info.mark_prepacked(2);
   }
