@@ -129,6 +129,13 @@ SHAPES = [
     ("same_lower", (1, 8, 9, 8), (16, 8, 4, 4), {"auto_pad": "SAME_LOWER", "strides": [2, 2]}),
     ("valid", (1, 8, 9, 8), (16, 8, 3, 2), {"auto_pad": "VALID", "strides": [1, 2]}),
     ("1d", (2, 16, 40), (32, 16, 5), {"pads": [2, 1], "strides": [2], "dilations": [2]}),
+    # 1-D with >= 128 outputs (conv_dnnl.cc prefers jit over brgconv there), odd sizes.
+    ("1d_long_s2", (1, 24, 301), (40, 24, 3), {"pads": [1, 1], "strides": [2]}),
+    ("1d_long", (2, 19, 260), (33, 19, 3), {"pads": [1, 1]}),
+    ("1d_long_dil", (1, 16, 300), (17, 16, 5), {"dilations": [3], "pads": [2, 4]}),
+    ("1d_long_group", (1, 32, 200), (64, 8, 3), {"group": 4, "pads": [1, 1]}),
+    ("1d_long_depthwise", (1, 32, 300), (32, 1, 7), {"group": 32, "pads": [3, 3]}),
+    ("depthwise_7x7", (1, 40, 17, 19), (40, 1, 7, 7), {"group": 40, "pads": [3, 3, 3, 3]}),
     ("3d", (1, 8, 6, 7, 8), (16, 8, 3, 3, 3), {"pads": [1, 1, 1, 1, 1, 1], "strides": [1, 2, 1]}),
     ("3d_group", (1, 8, 5, 6, 6), (8, 2, 2, 2, 2), {"group": 4}),
 ]
@@ -164,12 +171,15 @@ def test_changing_shapes(op, threads):
     dyn = ("n", 16, "h", "w")
     sess = ferry_session(build(op, dyn, w, b, None, attrs, act="Relu" if op == "FusedConv" else ""), threads)
     ref = build("Conv", dyn, w, b, None, attrs, reference=True, act="Relu" if op == "FusedConv" else "")
-    for shape in [(1, 16, 8, 8), (3, 16, 5, 17), (1, 16, 8, 8), (2, 16, 32, 32), (1, 16, 1, 1)]:
+    # (1, 16, 32, 32) is the shape the kernel guesses for these dims and makes its primitive for
+    # at creation: that primitive is then reused.
+    for shape in [(1, 16, 8, 8), (3, 16, 5, 17), (1, 16, 32, 32), (1, 16, 8, 8), (2, 16, 32, 32), (1, 16, 1, 1)]:
         x = rng.standard_normal(shape).astype(F32)
         np.testing.assert_allclose(sess.run(None, {"x": x})[0], ort_run(ref, {"x": x}), **TOL)
 
 
-FUSED = [s for s in SHAPES if s[0] in ("c64_3x3", "c17_odd", "depthwise_c32", "depthwise_s2", "1d", "3d", "group4")]
+FUSED = [s for s in SHAPES if s[0] in ("c64_3x3", "c17_odd", "depthwise_c32", "depthwise_s2", "1d", "1d_long_s2", "1d_long_depthwise", "3d",
+                                        "group4")]
 
 
 @pytest.mark.parametrize("threads", [1, 2])
