@@ -111,4 +111,57 @@ size_t recycled_bytes() {
   return pl.bytes;
 }
 
+namespace {
+
+struct FileMappings {
+  std::mutex mu;
+  std::vector<std::pair<uintptr_t, size_t>> live;  // base, size
+};
+
+FileMappings& file_mappings() {
+  static FileMappings* f = new FileMappings();  // never destroyed, like the pool
+  return *f;
+}
+
+bool inside(const FileMappings& f, uintptr_t p, size_t size) {
+  for (const auto& [base, n] : f.live)
+    if (p >= base && size <= n && p - base <= n - size) return true;
+  return false;
+}
+
+}  // namespace
+
+void register_file_mapping(const void* base, size_t size) {
+  FileMappings& f = file_mappings();
+  std::lock_guard<std::mutex> lock(f.mu);
+  f.live.emplace_back(reinterpret_cast<uintptr_t>(base), size);
+}
+
+void unregister_file_mapping(const void* base) {
+  FileMappings& f = file_mappings();
+  std::lock_guard<std::mutex> lock(f.mu);
+  for (size_t i = 0; i < f.live.size(); ++i)
+    if (f.live[i].first == reinterpret_cast<uintptr_t>(base)) {
+      f.live.erase(f.live.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+}
+
+bool in_file_mapping(const void* data, size_t size) {
+  FileMappings& f = file_mappings();
+  std::lock_guard<std::mutex> lock(f.mu);
+  return inside(f, reinterpret_cast<uintptr_t>(data), size);
+}
+
+bool drop_file_pages(const void* data, size_t size) {
+  FileMappings& f = file_mappings();
+  const auto p = reinterpret_cast<uintptr_t>(data);
+  std::lock_guard<std::mutex> lock(f.mu);  // held: the mapping cannot go meanwhile
+  if (!inside(f, p, size)) return false;
+  const uintptr_t page = page_size();
+  const uintptr_t b = (p + page - 1) / page * page, e = (p + size) / page * page;
+  if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+  return true;
+}
+
 }  // namespace ferry::mem

@@ -41,4 +41,21 @@ class RecycleScope {
 /// Bytes kept for reuse now (for tests).
 size_t recycled_bytes();
 
+// ---- read-only file mappings (model and external-data files) ----
+//
+// Pages of a private file mapping that nobody writes can leave the process at any time
+// (MADV_DONTNEED): the page cache keeps them, and the next read maps them back with the file's
+// contents. A consumer that has read a weight (e.g. packed it) drops its pages to keep the
+// weight from being resident twice, whether or not other readers will come.
+
+/// Records [base, base + size) as a file mapping whose pages may be dropped.
+void register_file_mapping(const void* base, size_t size);
+/// Forgets the mapping starting at `base` (before unmapping it).
+void unregister_file_mapping(const void* base);
+/// Whether [data, data + size) lies inside a registered file mapping.
+bool in_file_mapping(const void* data, size_t size);
+/// When [data, data + size) lies inside a registered file mapping, drops the whole pages inside
+/// it from the process and returns true; else does nothing and returns false.
+bool drop_file_pages(const void* data, size_t size);
+
 }  // namespace ferry::mem

@@ -2,6 +2,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ir/page_pool.h"
 
@@ -52,6 +56,38 @@ TEST(PagePool, NestedScopesKeepPagesUntilTheOutermostEnds) {
     unmap_pages(map_pages(page_size()), page_size());
   }
   EXPECT_EQ(recycled_bytes(), page_size());
+}
+
+TEST(FileMappings, OnlyRegisteredRangesArePagedOutAndTheyReadBackFromTheFile) {
+  const size_t page = page_size();
+  char path[] = "/tmp/ferry_file_pages_XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::vector<unsigned char> bytes(8 * page);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(i % 253);
+  ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  void* addr = ::mmap(nullptr, bytes.size(), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  ::unlink(path);
+  ASSERT_NE(addr, MAP_FAILED);
+  auto* p = static_cast<unsigned char*>(addr);
+
+  EXPECT_FALSE(in_file_mapping(p, page));
+  EXPECT_FALSE(drop_file_pages(p, page));  // not registered: untouched
+  register_file_mapping(addr, bytes.size());
+  EXPECT_TRUE(in_file_mapping(p + page, 2 * page));
+  EXPECT_FALSE(in_file_mapping(p + page, 8 * page));  // runs past the end
+  EXPECT_TRUE(drop_file_pages(p + 10, 5 * page));
+  EXPECT_EQ(std::memcmp(p, bytes.data(), bytes.size()), 0);
+
+  // Anonymous memory is never registered, so a drop cannot zero it.
+  std::vector<unsigned char> anon(bytes);
+  EXPECT_FALSE(drop_file_pages(anon.data(), anon.size()));
+  EXPECT_EQ(anon, bytes);
+
+  unregister_file_mapping(addr);
+  EXPECT_FALSE(in_file_mapping(p, page));
+  ::munmap(addr, bytes.size());
 }
 
 }  // namespace
