@@ -26,7 +26,8 @@ size_t page_round(size_t bytes);
 void* map_pages(size_t bytes);
 
 /// Returns a mapping from map_pages (same `bytes`): kept for reuse while a RecycleScope is alive,
-/// else unmapped.
+/// else unmapped. Kept pages are bounded by twice the largest map_pages request made since the
+/// outermost scope began (the oldest go first): pages no later buffer will take are not held.
 void unmap_pages(void* p, size_t bytes);
 
 /// While one lives (any thread), freed mappings are kept for map_pages to reuse.

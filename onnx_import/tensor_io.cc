@@ -152,7 +152,7 @@ Tensor external_tensor(onnx::TensorProto& p, DataType dtype, const std::vector<i
                   " bytes but the external data holds " + std::to_string(length));
   uint8_t* ptr = file->mutable_data() + offset;
   if (reinterpret_cast<uintptr_t>(ptr) % natural_alignment(dtype) != 0)
-    return copy_payload(dtype, dims, ptr, size.bytes, false);
+    return copy_payload(dtype, dims, ptr, size.bytes, true);
   return Tensor::wrap(dtype, dims, ptr, file);
 }
 

@@ -313,9 +313,25 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
   std::vector<std::unique_ptr<ep::Kernel>> made(n);
   std::vector<std::exception_ptr> failed(n);
   std::mutex created_mu;  // kernel_created: prepack counts and initializer releases
+  // Creation order: nodes with the most releasable constant bytes first, ties in node order.
+  // Packing a weight holds it twice (source and packed copy) until it is released, and what is
+  // resident grows as weights still in the mapped file get packed, so the largest such transient
+  // comes first, while least is resident.
+  std::vector<size_t> order(n);
+  {
+    std::vector<size_t> releasable(n, 0);
+    for (size_t i = 0; i < n; ++i)
+      for (int id : graph_.nodes[i].inputs)
+        if (id != runtime::kNoValue && !prepack_.pinned[id] && graph_.values[id].kind == runtime::ValueKind::kInitializer)
+          releasable[i] += graph_.values[id].value->initializer().byte_size();
+    for (size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return releasable[a] > releasable[b]; });
+  }
+  std::vector<char> attempted(n, 0);
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   auto create = [&](size_t i) {
+    attempted[i] = 1;
     runtime::ExecNode& en = graph_.nodes[i];
     std::vector<size_t> marked;
     try {
@@ -339,12 +355,13 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
     }
   };
   auto work = [&] {
-    for (size_t i = next++; i < n && !stop; i = next++) create(i);
+    for (size_t k = next++; k < n && !stop; k = next++) create(order[k]);
   };
   // Kernels are independent, so a session of several threads creates them on as many (each
-  // thread with the session's OpenMP count, which oneDNN sizes its primitives by). Nodes are
-  // taken in order, so the first failing node is the one a serial loop would report. Graphs with
-  // subgraphs are compiled serially (the subgraph compiler shares its options and plans).
+  // thread with the session's OpenMP count, which oneDNN sizes its primitives by). After a
+  // failure the nodes before it that were not tried yet are tried, so the error reported is the
+  // one a serial loop in node order would report. Graphs with subgraphs are compiled serially
+  // (the subgraph compiler shares its options and plans).
   bool has_subgraphs = false;
   for (const runtime::ExecNode& en : graph_.nodes)
     for (const ir::Attribute& a : en.node->attributes()) has_subgraphs |= a.g != nullptr || !a.graphs.empty();
@@ -358,6 +375,14 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
     });
   work();
   for (std::thread& t : helpers) t.join();
+  size_t first_failed = n;
+  for (size_t i = 0; i < n && first_failed == n; ++i)
+    if (failed[i]) first_failed = i;
+  for (size_t i = 0; i < first_failed; ++i)
+    if (!attempted[i]) {
+      create(i);
+      if (failed[i]) break;
+    }
   for (size_t i = 0; i < n; ++i)
     if (failed[i]) std::rethrow_exception(failed[i]);
 

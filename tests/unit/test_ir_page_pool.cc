@@ -12,6 +12,13 @@
 namespace ferry::mem {
 namespace {
 
+/// A mapping from map_pages with no RecycleScope of this test's involved (its size is not a
+/// request of the scope that frees it).
+void* map_pages_outside_scope(size_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
 TEST(PagePool, OutsideAScopeFreedPagesAreUnmapped) {
   void* p = map_pages(3 * page_size());
   ASSERT_NE(p, nullptr);
@@ -56,6 +63,31 @@ TEST(PagePool, NestedScopesKeepPagesUntilTheOutermostEnds) {
     unmap_pages(map_pages(page_size()), page_size());
   }
   EXPECT_EQ(recycled_bytes(), page_size());
+}
+
+TEST(PagePool, KeptPagesAreBoundedByTwiceTheLargestRequest) {
+  const size_t page = page_size();
+  const RecycleScope scope;
+  // Nothing requested yet in this scope: a freed mapping is not kept (no buffer will take it).
+  unmap_pages(map_pages_outside_scope(3 * page), 3 * page);
+  EXPECT_EQ(recycled_bytes(), 0u);
+
+  void* a = map_pages(2 * page);  // largest request: 2 pages, so at most 4 are kept
+  void* b = map_pages(page);
+  void* c = map_pages(2 * page);
+  auto* d = static_cast<unsigned char*>(map_pages(2 * page));
+  d[0] = 42;
+  unmap_pages(a, 2 * page);
+  unmap_pages(b, page);
+  EXPECT_EQ(recycled_bytes(), 3 * page);
+  unmap_pages(c, 2 * page);  // 5 pages > 4: the oldest (a's) go
+  EXPECT_EQ(recycled_bytes(), 3 * page);
+  unmap_pages(d, 2 * page);  // 5 again: b's go
+  EXPECT_EQ(recycled_bytes(), 4 * page);
+  // The newest pages are the ones reused.
+  auto* e = static_cast<unsigned char*>(map_pages(2 * page));
+  EXPECT_EQ(e[0], 42);
+  unmap_pages(e, 2 * page);
 }
 
 TEST(FileMappings, OnlyRegisteredRangesArePagedOutAndTheyReadBackFromTheFile) {
