@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -317,16 +318,20 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
   // Packing a weight holds it twice (source and packed copy) until it is released, and what is
   // resident grows as weights still in the mapped file get packed, so the largest such transient
   // comes first, while least is resident.
-  std::vector<size_t> order(n);
-  {
-    std::vector<size_t> releasable(n, 0);
-    for (size_t i = 0; i < n; ++i)
-      for (int id : graph_.nodes[i].inputs)
-        if (id != runtime::kNoValue && !prepack_.pinned[id] && graph_.values[id].kind == runtime::ValueKind::kInitializer)
-          releasable[i] += graph_.values[id].value->initializer().byte_size();
-    for (size_t i = 0; i < n; ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return releasable[a] > releasable[b]; });
-  }
+  // Threads creating at once hold their transients at once, so a node starts only while the
+  // releasable bytes of the nodes in creation, its own included, stay within the largest
+  // node's (or it would be alone): large weights are packed one at a time, small ones together.
+  std::vector<size_t> order(n), releasable(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (int id : graph_.nodes[i].inputs)
+      if (id != runtime::kNoValue && !prepack_.pinned[id] && graph_.values[id].kind == runtime::ValueKind::kInitializer)
+        releasable[i] += graph_.values[id].value->initializer().byte_size();
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return releasable[a] > releasable[b]; });
+  const size_t in_creation_budget = n > 0 ? releasable[order[0]] : 0;
+  size_t in_creation = 0;
+  std::mutex budget_mu;
+  std::condition_variable budget_cv;
   std::vector<char> attempted(n, 0);
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
@@ -355,7 +360,20 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
     }
   };
   auto work = [&] {
-    for (size_t k = next++; k < n && !stop; k = next++) create(order[k]);
+    for (size_t k = next++; k < n && !stop; k = next++) {
+      const size_t i = order[k];
+      {
+        std::unique_lock<std::mutex> lock(budget_mu);
+        budget_cv.wait(lock, [&] { return in_creation == 0 || in_creation + releasable[i] <= in_creation_budget; });
+        in_creation += releasable[i];
+      }
+      create(i);
+      {
+        const std::lock_guard<std::mutex> lock(budget_mu);
+        in_creation -= releasable[i];
+      }
+      budget_cv.notify_all();
+    }
   };
   // Kernels are independent, so a session of several threads creates them on as many (each
   // thread with the session's OpenMP count, which oneDNN sizes its primitives by). After a
