@@ -26,7 +26,8 @@ size_t page_round(size_t bytes);
 void* map_pages(size_t bytes);
 
 /// Returns a mapping from map_pages (same `bytes`): kept for reuse while a RecycleScope is alive,
-/// else unmapped.
+/// else unmapped. Kept pages are bounded by twice the largest map_pages request made since the
+/// outermost scope began (the oldest go first): pages no later buffer will take are not held.
 void unmap_pages(void* p, size_t bytes);
 
 /// While one lives (any thread), freed mappings are kept for map_pages to reuse.
@@ -40,5 +41,22 @@ class RecycleScope {
 
 /// Bytes kept for reuse now (for tests).
 size_t recycled_bytes();
+
+// ---- read-only file mappings (model and external-data files) ----
+//
+// Pages of a private file mapping that nobody writes can leave the process at any time
+// (MADV_DONTNEED): the page cache keeps them, and the next read maps them back with the file's
+// contents. A consumer that has read a weight (e.g. packed it) drops its pages to keep the
+// weight from being resident twice, whether or not other readers will come.
+
+/// Records [base, base + size) as a file mapping whose pages may be dropped.
+void register_file_mapping(const void* base, size_t size);
+/// Forgets the mapping starting at `base` (before unmapping it).
+void unregister_file_mapping(const void* base);
+/// Whether [data, data + size) lies inside a registered file mapping.
+bool in_file_mapping(const void* data, size_t size);
+/// When [data, data + size) lies inside a registered file mapping, drops the whole pages inside
+/// it from the process and returns true; else does nothing and returns false.
+bool drop_file_pages(const void* data, size_t size);
 
 }  // namespace ferry::mem

@@ -47,8 +47,6 @@ size_t natural_alignment(DataType dt) {
   return bytes > 8 ? 8 : bytes;
 }
 
-void drop_pages(const void* data, size_t size);
-
 /// A copy of a payload too misaligned to alias. From 128 KiB up it goes to an anonymous mapping
 /// of its own (mem::map_pages), unmapped (or recycled, ir/page_pool.h) with the last handle: a weight released after prepacking gives its pages
 /// back at once (the next allocations reuse them) instead of leaving a hole in the heap. With
@@ -67,9 +65,9 @@ Tensor copy_payload(DataType dtype, const std::vector<int64_t>& dims, const uint
   for (size_t at = 0; at < bytes; at += kChunk) {
     const size_t n = std::min(kChunk, bytes - at);
     std::memcpy(out + at, src + at, n);
-    if (drop_source) drop_pages(src + at, n);
+    if (drop_source) mem::drop_file_pages(src + at, n);
   }
-  if (drop_source) drop_pages(src, bytes);  // the pages astride chunk boundaries
+  if (drop_source) mem::drop_file_pages(src, bytes);  // the pages astride chunk boundaries
   return t;
 }
 
@@ -154,7 +152,7 @@ Tensor external_tensor(onnx::TensorProto& p, DataType dtype, const std::vector<i
                   " bytes but the external data holds " + std::to_string(length));
   uint8_t* ptr = file->mutable_data() + offset;
   if (reinterpret_cast<uintptr_t>(ptr) % natural_alignment(dtype) != 0)
-    return copy_payload(dtype, dims, ptr, size.bytes, false);
+    return copy_payload(dtype, dims, ptr, size.bytes, true);
   return Tensor::wrap(dtype, dims, ptr, file);
 }
 
@@ -176,35 +174,7 @@ Tensor mapped_tensor(const onnx::TensorProto& p, DataType dtype, const std::vect
   return copy_payload(dtype, dims, ptr, span.size, true);
 }
 
-// Live mappings, for drop_mapped_pages.
-std::mutex& registry_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-std::vector<std::pair<const uint8_t*, size_t>>& registry() {
-  static std::vector<std::pair<const uint8_t*, size_t>> live;
-  return live;
-}
-
-void drop_pages(const void* data, size_t size) {
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
-  const uintptr_t e = (reinterpret_cast<uintptr_t>(data) + size) / page * page;
-  if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
-}
-
 }  // namespace
-
-bool drop_mapped_pages_in_registry(const void* data, size_t size) {
-  auto* p = static_cast<const uint8_t*>(data);
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  for (const auto& [base, n] : registry())
-    if (p >= base && size <= n && static_cast<size_t>(p - base) <= n - size) {
-      drop_pages(data, size);
-      return true;
-    }
-  return false;
-}
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -224,8 +194,7 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
       throw Error(ErrorCode::kIO, "cannot map '" + path + "': " + std::strerror(err));
     }
     f->addr_ = addr;
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    registry().emplace_back(static_cast<const uint8_t*>(addr), f->size_);
+    mem::register_file_mapping(addr, f->size_);
   }
   ::close(fd);
   return f;
@@ -233,15 +202,7 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
 
 MappedFile::~MappedFile() {
   if (!addr_) return;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    auto& live = registry();
-    for (size_t i = 0; i < live.size(); ++i)
-      if (live[i].first == addr_) {
-        live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
-        break;
-      }
-  }
+  mem::unregister_file_mapping(addr_);
   ::munmap(addr_, size_);
 }
 
@@ -465,6 +426,6 @@ void sparse_to_proto(const ir::SparseTensor& s, onnx::SparseTensorProto* p) {
 
 namespace ferry::onnx_import {
 
-bool drop_mapped_pages(const void* data, size_t size) { return detail::drop_mapped_pages_in_registry(data, size); }
+bool drop_mapped_pages(const void* data, size_t size) { return mem::drop_file_pages(data, size); }
 
 }  // namespace ferry::onnx_import

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -313,9 +314,29 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
   std::vector<std::unique_ptr<ep::Kernel>> made(n);
   std::vector<std::exception_ptr> failed(n);
   std::mutex created_mu;  // kernel_created: prepack counts and initializer releases
+  // Creation order: nodes with the most releasable constant bytes first, ties in node order.
+  // Packing a weight holds it twice (source and packed copy) until it is released, and what is
+  // resident grows as weights still in the mapped file get packed, so the largest such transient
+  // comes first, while least is resident.
+  // Threads creating at once hold their transients at once, so a node starts only while the
+  // releasable bytes of the nodes in creation, its own included, stay within the largest
+  // node's (or it would be alone): large weights are packed one at a time, small ones together.
+  std::vector<size_t> order(n), releasable(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (int id : graph_.nodes[i].inputs)
+      if (id != runtime::kNoValue && !prepack_.pinned[id] && graph_.values[id].kind == runtime::ValueKind::kInitializer)
+        releasable[i] += graph_.values[id].value->initializer().byte_size();
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return releasable[a] > releasable[b]; });
+  const size_t in_creation_budget = n > 0 ? releasable[order[0]] : 0;
+  size_t in_creation = 0;
+  std::mutex budget_mu;
+  std::condition_variable budget_cv;
+  std::vector<char> attempted(n, 0);
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   auto create = [&](size_t i) {
+    attempted[i] = 1;
     runtime::ExecNode& en = graph_.nodes[i];
     std::vector<size_t> marked;
     try {
@@ -339,12 +360,26 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
     }
   };
   auto work = [&] {
-    for (size_t i = next++; i < n && !stop; i = next++) create(i);
+    for (size_t k = next++; k < n && !stop; k = next++) {
+      const size_t i = order[k];
+      {
+        std::unique_lock<std::mutex> lock(budget_mu);
+        budget_cv.wait(lock, [&] { return in_creation == 0 || in_creation + releasable[i] <= in_creation_budget; });
+        in_creation += releasable[i];
+      }
+      create(i);
+      {
+        const std::lock_guard<std::mutex> lock(budget_mu);
+        in_creation -= releasable[i];
+      }
+      budget_cv.notify_all();
+    }
   };
   // Kernels are independent, so a session of several threads creates them on as many (each
-  // thread with the session's OpenMP count, which oneDNN sizes its primitives by). Nodes are
-  // taken in order, so the first failing node is the one a serial loop would report. Graphs with
-  // subgraphs are compiled serially (the subgraph compiler shares its options and plans).
+  // thread with the session's OpenMP count, which oneDNN sizes its primitives by). After a
+  // failure the nodes before it that were not tried yet are tried, so the error reported is the
+  // one a serial loop in node order would report. Graphs with subgraphs are compiled serially
+  // (the subgraph compiler shares its options and plans).
   bool has_subgraphs = false;
   for (const runtime::ExecNode& en : graph_.nodes)
     for (const ir::Attribute& a : en.node->attributes()) has_subgraphs |= a.g != nullptr || !a.graphs.empty();
@@ -358,6 +393,14 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
     });
   work();
   for (std::thread& t : helpers) t.join();
+  size_t first_failed = n;
+  for (size_t i = 0; i < n && first_failed == n; ++i)
+    if (failed[i]) first_failed = i;
+  for (size_t i = 0; i < first_failed; ++i)
+    if (!attempted[i]) {
+      create(i);
+      if (failed[i]) break;
+    }
   for (size_t i = 0; i < n; ++i)
     if (failed[i]) std::rethrow_exception(failed[i]);
 
