@@ -38,12 +38,20 @@ struct DnnlMatMulSpec {
   dnnl::memory::data_type compute_type = dnnl::memory::data_type::f32;
 };
 
+/// The operand shapes a node's runs are expected to give (dnnl_shape_hint).
+struct DnnlShapeHint {
+  std::vector<int64_t> a;                     ///< A's shape; empty: unknown
+  std::optional<std::vector<int64_t>> c;      ///< Gemm's C when the node has one
+};
+
 class DnnlMatMul {
  public:
-  /// `constant_b`: B's initializer when it is a float constant of rank 1 or 2 (else ignored);
-  /// it is reordered here for an M of `m_hint` rows (any positive guess; other M reuse the copy
-  /// when their primitive prefers the same layout).
-  DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, int64_t m_hint);
+  /// `constant_b`: B's initializer when it is a float constant of rank 1 or 2 (else ignored).
+  /// It is reordered here for the problem run() builds from `hint`'s shapes (through the same
+  /// function), and that problem's primitive is made here and kept: a run with those shapes
+  /// makes none. Other shapes make their own primitive at first use and reuse the packed copy
+  /// when they prefer its layout. Without a usable hint, A is taken as 64 rows.
+  DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, const DnnlShapeHint& hint);
   ~DnnlMatMul();
   DnnlMatMul(const DnnlMatMul&) = delete;
   DnnlMatMul& operator=(const DnnlMatMul&) = delete;
@@ -70,6 +78,10 @@ class DnnlMatMul {
  private:
   struct Entry;
   struct Problem;
+  /// The oneDNN problem for operands of these shapes (C: Gemm's, or null); nullopt when the
+  /// batch dims do not broadcast. Used alike at creation (hinted shapes) and by run().
+  std::optional<Problem> problem(std::vector<int64_t> a_shape, std::vector<int64_t> b_shape,
+                                 const std::vector<int64_t>* c_shape, bool packed) const;
   std::shared_ptr<Entry> entry_for(const Problem& p) const;
 
   DnnlMatMulSpec spec_;
@@ -79,9 +91,14 @@ class DnnlMatMul {
   mutable std::map<std::vector<int64_t>, std::shared_ptr<Entry>> cache_;
 };
 
-/// M for prepacking B: the rows of op(A) (batch dims folded in) when input 0's inferred shape
-/// gives them, else a middling guess (other M reuse the packed copy when they prefer its layout).
-int64_t dnnl_m_hint(const KernelInfo& info, bool trans_a);
+/// The shapes a node's runs are expected to give: input 0 (A) and, when `c_input` >= 0 names a
+/// present input, C, from their inferred types with each symbolic dim taken as 1 (the first
+/// batch item, as a feed of one sample gives); unknown ranks are left empty.
+DnnlShapeHint dnnl_shape_hint(const KernelInfo& info, int c_input = -1);
+
+/// oneDNN matmul primitives made so far by every DnnlMatMul of the process (a test hook: a run
+/// whose shapes the creation hint foresaw makes none).
+int64_t dnnl_matmul_primitives_made();
 
 /// A process-wide DnnlMatMul for each (transposes, alpha, beta) with no constant operand and no
 /// post-ops, for the callers of matmul_forward / gemm_forward that keep no per-node state. Its
