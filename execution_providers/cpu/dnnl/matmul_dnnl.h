@@ -6,7 +6,9 @@
 // prefers (weights format `any`), and the kernel marks it prepacked. Primitives depend on the
 // shapes, which vary by run (batch, sequence length): they are created on first use of a shape
 // signature and cached in the object (guarded by a mutex; compute() may run concurrently).
-// A new shape whose preferred weights layout equals one already packed reuses that copy.
+// The creation-time one is built from the node's inferred input shapes (symbolic dims as 1)
+// by the same problem() a run uses, so a run with those shapes finds it. A new shape whose
+// preferred weights layout equals one already packed reuses that copy.
 //
 // Shapes: numpy matmul semantics (1-D operands promoted, batch dims broadcast). A 2-D B (or 1-D)
 // with an untransposed A folds A's batch dims into M, so a [b, s, K] x [K, N] product is one
