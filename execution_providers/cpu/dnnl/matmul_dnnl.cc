@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <algorithm>
+#include <atomic>
 #include <tuple>
 #include <unordered_map>
 
@@ -20,6 +21,13 @@ struct DnnlMatMul::Problem {
   dims_t bias_dims;     // empty: no bias
   bool sum = false;     // dst holds C already: sum post-op with beta
   bool packed = false;  // weights from the prepacked copies
+  bool folded = false;  // 2-D over a 2-D B, A's batch dims folded into M
+
+  /// A row or two over prepacked 2-D weights with nothing after the product: run() streams the
+  /// packed panels itself when they are in simd::gemv_panels' layout (no oneDNN primitive).
+  bool gemv(const DnnlMatMulSpec& spec) const {
+    return folded && packed && !sum && spec.post_ops.empty() && src_dims[0] <= 2 && src_dims[1] > 0;
+  }
 
   std::vector<int64_t> key() const {
     std::vector<int64_t> k{static_cast<int64_t>(src_dims.size()), sum, packed,
@@ -41,6 +49,8 @@ struct DnnlMatMul::Entry {
 };
 
 namespace {
+
+std::atomic<int64_t> primitives_made{0};
 
 dims_t plain_strides(const dims_t& d) {
   dims_t s(d.size());
@@ -80,35 +90,40 @@ int64_t prod(const std::vector<int64_t>& v, size_t from, size_t to) {
 
 }  // namespace
 
-DnnlMatMul::DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, int64_t m_hint) : spec_(std::move(spec)) {
+DnnlMatMul::DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, const DnnlShapeHint& hint)
+    : spec_(std::move(spec)) {
   if (constant_b == nullptr || constant_b->dtype() != DataType::kFloat || constant_b->element_count() == 0 ||
       constant_b->rank() < 1 || constant_b->rank() > 2 || (spec_.trans_b && constant_b->rank() < 2))
     return;
   const std::vector<int64_t>& bs = constant_b->shape();
   const int64_t k = bs.size() == 1 ? bs[0] : (spec_.trans_b ? bs[1] : bs[0]);
-  const int64_t n = bs.size() == 1 ? 1 : (spec_.trans_b ? bs[0] : bs[1]);
-  Problem p;
-  p.src_dims = {m_hint < 1 ? 1 : m_hint, k};
-  p.src_strides = plain_strides(p.src_dims);
-  p.wei_dims = {k, n};
-  p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
-  p.dst_dims = {p.src_dims[0], n};
+  // A as the runs are expected to give it (inferred shape), else rows of a middling guess.
+  std::vector<int64_t> a_shape = hint.a;
+  const size_t ra = std::max<size_t>(a_shape.size(), 2);
+  if (a_shape.empty() || (spec_.trans_a && a_shape.size() < 2) || (a_shape.size() == 1 ? a_shape[0] : a_shape[ra - (spec_.trans_a ? 2 : 1)]) != k)
+    a_shape = spec_.trans_a ? std::vector<int64_t>{k, 64} : std::vector<int64_t>{64, k};
+  b_shape_ = bs;
+  // gemm_forward passes C only when beta != 0.
+  const std::vector<int64_t>* c = hint.c && spec_.beta != 0.0f ? &*hint.c : nullptr;
+  const std::optional<Problem> p = problem(a_shape, bs, c, true);
+  if (!p) {
+    b_shape_.clear();
+    return;
+  }
   try {
     // entry_for reorders from packs_[0]: B's own storage while the first primitive is made, read
     // straight into the packed copy. No pack may keep pointing into it (the initializer is
     // released once every reader has packed): when the primitive prefers B's own layout, the
     // copy is a plain one.
-    auto source = std::make_shared<dnnl::memory>(md(p.wei_dims, p.wei_strides), dnnl_rt::engine(),
+    auto source = std::make_shared<dnnl::memory>(md(p->wei_dims, p->wei_strides), dnnl_rt::engine(),
                                                  const_cast<float*>(constant_b->data<float>()));
     packs_.push_back(source);
-    p.packed = true;
-    b_shape_ = bs;
-    const std::shared_ptr<Entry> e = entry_for(p);
+    const std::shared_ptr<Entry> e = entry_for(*p);
     if (!e->ok || e->packed == nullptr) throw std::runtime_error("no packed primitive");
     if (e->packed == source) e->packed = dnnl_rt::reorder_to_owned(*source, e->wei);
     packs_.assign({e->packed});
     cache_.clear();
-    cache_.emplace(p.key(), e);
+    cache_.emplace(p->key(), e);
   } catch (const std::exception&) {
     packs_.clear();
     cache_.clear();
@@ -148,9 +163,6 @@ std::shared_ptr<DnnlMatMul::Entry> DnnlMatMul::entry_for(const Problem& p) const
     if (!p.packed && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return cache_[key] = e;
     e->wei = pd.weights_desc();
     e->scratch = pd.scratchpad_desc();
-    e->primitive = dnnl::matmul(pd);
-    if (e->src_compute != e->src)
-      e->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(dnnl_rt::engine(), e->src, dnnl_rt::engine(), e->src_compute));
     if (p.packed) {
       for (const auto& m : packs_)
         if (m->get_desc() == e->wei) e->packed = m;
@@ -165,8 +177,13 @@ std::shared_ptr<DnnlMatMul::Entry> DnnlMatMul::entry_for(const Problem& p) const
       }
     }
     e->ok = true;
+    if (p.gemv(spec_) && e->panel_rows > 0) return cache_[key] = e;  // run() never executes it
+    e->primitive = dnnl::matmul(pd);
+    primitives_made.fetch_add(1, std::memory_order_relaxed);
+    if (e->src_compute != e->src)
+      e->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(dnnl_rt::engine(), e->src, dnnl_rt::engine(), e->src_compute));
   } catch (const dnnl::error&) {
-    e->ok = false;
+    e = std::make_shared<Entry>();  // ok == false
   }
   return cache_[key] = e;
 }
@@ -177,45 +194,93 @@ bool DnnlMatMul::accepts(const Tensor& a, const Tensor& b) const {
   return rank <= 6 && a.rank() >= 1 && b.rank() >= 1;
 }
 
-bool DnnlMatMul::run(const KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor* c, Tensor& y) const {
-  if (y.element_count() == 0) return true;
-  if (prepacked() && b.shape() != b_shape_)
-    throw Error(ErrorCode::kInvalidArgument,
-                ctx.node().describe() + ": B " + b.describe() + " differs from its constant's shape");
-  std::vector<int64_t> as = a.shape(), bs = b.shape();
+std::optional<DnnlMatMul::Problem> DnnlMatMul::problem(std::vector<int64_t> as, std::vector<int64_t> bs,
+                                                      const std::vector<int64_t>* c, bool packed) const {
+  if (as.empty() || bs.empty()) return std::nullopt;
   if (as.size() == 1) as.insert(as.begin(), 1);
   if (bs.size() == 1) bs.push_back(1);
   const size_t ra = as.size(), rb = bs.size();
   const int64_t m = spec_.trans_a ? as[ra - 1] : as[ra - 2];
   const int64_t k = spec_.trans_a ? as[ra - 2] : as[ra - 1];
   const int64_t n = spec_.trans_b ? bs[rb - 2] : bs[rb - 1];
+  Problem p;
+  p.packed = packed;
+  // C: a per-column [N] C with alpha == 1 is the bias argument; any other C a sum post-op.
+  if (c != nullptr) {
+    const int64_t cm = c->size() == 2 ? (*c)[0] : 1, cn = c->empty() ? 1 : c->back();
+    if (spec_.alpha == 1.0f && cm == 1 && cn == n) p.bias_dims = {cm, cn};
+    else p.sum = true;
+  }
+  if (rb == 2 && !spec_.trans_a) {  // A's batch dims fold into M
+    const int64_t rows = prod(as, 0, ra - 1);
+    p.folded = true;
+    p.src_dims = {rows, k};
+    p.src_strides = {k, 1};
+    p.wei_dims = {k, n};
+    p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
+    p.dst_dims = {rows, n};
+    return p;
+  }
+  if (packed) {  // A transposed with batch dims over a prepacked 2-D B: one matmul per batch matrix
+    p.src_dims = {m, k};
+    p.src_strides = matrix_strides(p.src_dims, true);
+    p.wei_dims = {k, n};
+    p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
+    p.dst_dims = {m, n};
+    return p;
+  }
+  // General: both operands padded with leading 1s to one rank; oneDNN broadcasts size-1 batch dims.
+  const size_t r = std::max(ra, rb);
+  dims_t src(r, 1), wei(r, 1), dst(r, 1);
+  for (size_t i = 0; i + 2 < ra; ++i) src[r - ra + i] = as[i];
+  for (size_t i = 0; i + 2 < rb; ++i) wei[r - rb + i] = bs[i];
+  for (size_t i = 0; i + 2 < r; ++i) {
+    if (src[i] != wei[i] && src[i] != 1 && wei[i] != 1) return std::nullopt;
+    dst[i] = std::max(src[i], wei[i]);
+  }
+  src[r - 2] = m, src[r - 1] = k, wei[r - 2] = k, wei[r - 1] = n, dst[r - 2] = m, dst[r - 1] = n;
+  p.src_dims = src;
+  p.src_strides = matrix_strides(src, spec_.trans_a);
+  p.wei_dims = wei;
+  p.wei_strides = matrix_strides(wei, spec_.trans_b);
+  p.dst_dims = dst;
+  if (!p.bias_dims.empty()) {
+    dims_t bias(r, 1);
+    bias[r - 2] = p.bias_dims[0], bias[r - 1] = p.bias_dims[1];
+    p.bias_dims = bias;
+  }
+  return p;
+}
+
+bool DnnlMatMul::run(const KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor* c, Tensor& y) const {
+  if (y.element_count() == 0) return true;
+  if (prepacked() && b.shape() != b_shape_)
+    throw Error(ErrorCode::kInvalidArgument,
+                ctx.node().describe() + ": B " + b.describe() + " differs from its constant's shape");
+  const std::optional<std::vector<int64_t>> c_shape = c ? std::optional(c->shape()) : std::nullopt;
+  const std::optional<Problem> found = problem(a.shape(), b.shape(), c_shape ? &*c_shape : nullptr, prepacked());
+  if (!found) return false;
+  const Problem& p = *found;
+  const int64_t m = p.dst_dims[p.dst_dims.size() - 2], n = p.dst_dims.back();
+  const int64_t k = p.wei_dims[p.wei_dims.size() - 2];
   if (k == 0 && !prepacked()) return false;
   const float* pa = a.data<float>();
   const float* pb = prepacked() ? nullptr : b.data<float>();
   float* py = y.data<float>();
 
-  // C: a per-column [N] C with alpha == 1 is the bias argument (scaled by beta here; oneDNN's
-  // fast kernels take no other bias broadcast); any other C is copied into y, broadcast, for a
-  // sum post-op with beta (alpha applies to the product only, as output scale).
-  Problem p;
-  p.packed = prepacked();
+  // C as bias is scaled by beta here (oneDNN's fast kernels take no other bias broadcast); as a
+  // sum post-op it is copied into y, broadcast (alpha applies to the product only, as output scale).
   std::vector<float> scaled_c;
-  const float* pc = nullptr;
-  if (c != nullptr) {
+  const float* pc = c != nullptr ? c->data<float>() : nullptr;
+  if (c != nullptr && !p.bias_dims.empty() && spec_.beta != 1.0f) {
+    scaled_c.assign(pc, pc + c->element_count());
+    for (float& v : scaled_c) v *= spec_.beta;
+    pc = scaled_c.data();
+  }
+  if (p.sum) {
     const int64_t cm = c->rank() == 2 ? c->dim(0) : 1, cn = c->rank() >= 1 ? c->dim(c->rank() - 1) : 1;
-    pc = c->data<float>();
-    if (spec_.alpha == 1.0f && cm == 1 && cn == n) {
-      p.bias_dims = {cm, cn};
-      if (spec_.beta != 1.0f) {
-        scaled_c.assign(pc, pc + cm * cn);
-        for (float& v : scaled_c) v *= spec_.beta;
-        pc = scaled_c.data();
-      }
-    } else {
-      p.sum = true;
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) py[i * n + j] = pc[(cm == 1 ? 0 : i * cn) + (cn == 1 ? 0 : j)];
-    }
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) py[i * n + j] = pc[(cm == 1 ? 0 : i * cn) + (cn == 1 ? 0 : j)];
   }
 
   auto execute = [&](const Problem& prob, const float* src, const float* wei, float* dst) {
@@ -238,18 +303,12 @@ bool DnnlMatMul::run(const KernelContext& ctx, const Tensor& a, const Tensor& b,
     return true;
   };
 
-  // A 2-D B and an untransposed A: A's batch dims fold into M.
-  if (rb == 2 && !spec_.trans_a) {
-    const int64_t rows = prod(as, 0, ra - 1);
-    p.src_dims = {rows, k};
-    p.src_strides = {k, 1};
-    p.wei_dims = {k, n};
-    p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
-    p.dst_dims = {rows, n};
-    if (rows <= 2 && p.packed && !p.sum && spec_.post_ops.empty() && k > 0) {
+  if (p.folded) {
+    if (p.gemv(spec_)) {
       // A row or two: stream the packed panels ourselves (oneDNN's brgemm reads them slower).
       const std::shared_ptr<Entry> e = entry_for(p);
       if (e->ok && e->panel_rows > 0) {
+        const int64_t rows = p.src_dims[0];
         const float* w = static_cast<const float*>(e->packed->get_data_handle());
         const int64_t panels = (n + simd::kGemvPanel - 1) / simd::kGemvPanel;
         const float* bias = p.bias_dims.empty() ? nullptr : pc;
@@ -263,37 +322,11 @@ bool DnnlMatMul::run(const KernelContext& ctx, const Tensor& a, const Tensor& b,
     return execute(p, pa, pb, py);
   }
   if (p.packed) {
-    // A transposed with batch dims over a prepacked 2-D B: one matmul per batch matrix.
-    p.src_dims = {m, k};
-    p.src_strides = matrix_strides(p.src_dims, true);
-    p.wei_dims = {k, n};
-    p.wei_strides = matrix_strides(p.wei_dims, spec_.trans_b);
-    p.dst_dims = {m, n};
-    const int64_t batches = prod(as, 0, ra - 2);
+    const int64_t batches = prod(a.shape(), 0, a.rank() - 2);
     for (int64_t i = 0; i < batches; ++i)
       if (!execute(p, pa + i * m * k, nullptr, py + i * m * n))
         throw Error(ErrorCode::kRuntime, ctx.node().describe() + ": oneDNN matmul failed for A " + a.describe());
     return true;
-  }
-  // General: both operands padded with leading 1s to one rank; oneDNN broadcasts size-1 batch dims.
-  const size_t r = std::max(ra, rb);
-  dims_t src(r, 1), wei(r, 1), dst(r, 1);
-  for (size_t i = 0; i + 2 < ra; ++i) src[r - ra + i] = as[i];
-  for (size_t i = 0; i + 2 < rb; ++i) wei[r - rb + i] = bs[i];
-  for (size_t i = 0; i + 2 < r; ++i) {
-    if (src[i] != wei[i] && src[i] != 1 && wei[i] != 1) return false;
-    dst[i] = std::max(src[i], wei[i]);
-  }
-  src[r - 2] = m, src[r - 1] = k, wei[r - 2] = k, wei[r - 1] = n, dst[r - 2] = m, dst[r - 1] = n;
-  p.src_dims = src;
-  p.src_strides = matrix_strides(src, spec_.trans_a);
-  p.wei_dims = wei;
-  p.wei_strides = matrix_strides(wei, spec_.trans_b);
-  p.dst_dims = dst;
-  if (!p.bias_dims.empty()) {
-    dims_t bias(r, 1);
-    bias[r - 2] = p.bias_dims[0], bias[r - 1] = p.bias_dims[1];
-    p.bias_dims = bias;
   }
   return execute(p, pa, pb, py);
 }
@@ -311,21 +344,31 @@ Tensor DnnlMatMul::unpacked_b() const {
   return out;
 }
 
-int64_t dnnl_m_hint(const KernelInfo& info, bool trans_a) {
-  constexpr int64_t kGuess = 64;
-  const ir::Type* t = info.input_type(0);
-  if (t == nullptr || !t->shape.has_rank || t->shape.rank() < 1) return kGuess;
-  const auto& d = t->shape.dims;
-  if (d.size() == 1) return 1;
-  int64_t m = 1;
-  for (size_t i = 0; i + 1 < d.size(); ++i) {
-    const size_t at = trans_a && i + 2 == d.size() ? i + 1 : i;  // transA: rows are the last dim
-    if (trans_a && d.size() > 2 && i + 2 < d.size()) return kGuess;  // per-batch matrices
-    if (!d[at].is_constant() || d[at].value() < 1) return kGuess;
-    m *= d[at].value();
+namespace {
+
+/// A value's inferred shape with every symbolic dim taken as 1 (one batch item, the shape the
+/// runs are first planned for); nullopt when the rank is unknown or a dim is 0.
+std::optional<std::vector<int64_t>> guessed_shape(const ir::Type* t) {
+  if (t == nullptr || !t->shape.has_rank) return std::nullopt;
+  std::vector<int64_t> shape;
+  for (const ir::Dim& d : t->shape.dims) {
+    if (d.is_constant() && d.value() < 1) return std::nullopt;
+    shape.push_back(d.is_constant() ? d.value() : 1);
   }
-  return m;
+  return shape;
 }
+
+}  // namespace
+
+DnnlShapeHint dnnl_shape_hint(const KernelInfo& info, int c_input) {
+  DnnlShapeHint hint;
+  hint.a = guessed_shape(info.input_type(0)).value_or(std::vector<int64_t>{});
+  if (c_input >= 0 && info.node().input(static_cast<size_t>(c_input)) != nullptr)
+    hint.c = guessed_shape(info.input_type(static_cast<size_t>(c_input)));
+  return hint;
+}
+
+int64_t dnnl_matmul_primitives_made() { return primitives_made.load(std::memory_order_relaxed); }
 
 const DnnlMatMul& shared_dnnl_matmul(bool trans_a, bool trans_b, float alpha, float beta) {
   static std::mutex mutex;
@@ -335,7 +378,7 @@ const DnnlMatMul& shared_dnnl_matmul(bool trans_a, bool trans_b, float alpha, fl
   if (plan == nullptr) {
     DnnlMatMulSpec spec;
     spec.trans_a = trans_a, spec.trans_b = trans_b, spec.alpha = alpha, spec.beta = beta;
-    plan = std::make_unique<DnnlMatMul>(spec, nullptr, 1);
+    plan = std::make_unique<DnnlMatMul>(spec, nullptr, DnnlShapeHint{});
   }
   return *plan;
 }

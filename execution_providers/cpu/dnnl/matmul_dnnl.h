@@ -6,7 +6,9 @@
 // prefers (weights format `any`), and the kernel marks it prepacked. Primitives depend on the
 // shapes, which vary by run (batch, sequence length): they are created on first use of a shape
 // signature and cached in the object (guarded by a mutex; compute() may run concurrently).
-// A new shape whose preferred weights layout equals one already packed reuses that copy.
+// The creation-time one is built from the node's inferred input shapes (symbolic dims as 1)
+// by the same problem() a run uses, so a run with those shapes finds it. A new shape whose
+// preferred weights layout equals one already packed reuses that copy.
 //
 // Shapes: numpy matmul semantics (1-D operands promoted, batch dims broadcast). A 2-D B (or 1-D)
 // with an untransposed A folds A's batch dims into M, so a [b, s, K] x [K, N] product is one
@@ -38,12 +40,20 @@ struct DnnlMatMulSpec {
   dnnl::memory::data_type compute_type = dnnl::memory::data_type::f32;
 };
 
+/// The operand shapes a node's runs are expected to give (dnnl_shape_hint).
+struct DnnlShapeHint {
+  std::vector<int64_t> a;                     ///< A's shape; empty: unknown
+  std::optional<std::vector<int64_t>> c;      ///< Gemm's C when the node has one
+};
+
 class DnnlMatMul {
  public:
-  /// `constant_b`: B's initializer when it is a float constant of rank 1 or 2 (else ignored);
-  /// it is reordered here for an M of `m_hint` rows (any positive guess; other M reuse the copy
-  /// when their primitive prefers the same layout).
-  DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, int64_t m_hint);
+  /// `constant_b`: B's initializer when it is a float constant of rank 1 or 2 (else ignored).
+  /// It is reordered here for the problem run() builds from `hint`'s shapes (through the same
+  /// function), and that problem's primitive is made here and kept: a run with those shapes
+  /// makes none. Other shapes make their own primitive at first use and reuse the packed copy
+  /// when they prefer its layout. Without a usable hint, A is taken as 64 rows.
+  DnnlMatMul(DnnlMatMulSpec spec, const Tensor* constant_b, const DnnlShapeHint& hint);
   ~DnnlMatMul();
   DnnlMatMul(const DnnlMatMul&) = delete;
   DnnlMatMul& operator=(const DnnlMatMul&) = delete;
@@ -70,6 +80,10 @@ class DnnlMatMul {
  private:
   struct Entry;
   struct Problem;
+  /// The oneDNN problem for operands of these shapes (C: Gemm's, or null); nullopt when the
+  /// batch dims do not broadcast. Used alike at creation (hinted shapes) and by run().
+  std::optional<Problem> problem(std::vector<int64_t> a_shape, std::vector<int64_t> b_shape,
+                                 const std::vector<int64_t>* c_shape, bool packed) const;
   std::shared_ptr<Entry> entry_for(const Problem& p) const;
 
   DnnlMatMulSpec spec_;
@@ -79,9 +93,14 @@ class DnnlMatMul {
   mutable std::map<std::vector<int64_t>, std::shared_ptr<Entry>> cache_;
 };
 
-/// M for prepacking B: the rows of op(A) (batch dims folded in) when input 0's inferred shape
-/// gives them, else a middling guess (other M reuse the packed copy when they prefer its layout).
-int64_t dnnl_m_hint(const KernelInfo& info, bool trans_a);
+/// The shapes a node's runs are expected to give: input 0 (A) and, when `c_input` >= 0 names a
+/// present input, C, from their inferred types with each symbolic dim taken as 1 (the first
+/// batch item, as a feed of one sample gives); unknown ranks are left empty.
+DnnlShapeHint dnnl_shape_hint(const KernelInfo& info, int c_input = -1);
+
+/// oneDNN matmul primitives made so far by every DnnlMatMul of the process (a test hook: a run
+/// whose shapes the creation hint foresaw makes none).
+int64_t dnnl_matmul_primitives_made();
 
 /// A process-wide DnnlMatMul for each (transposes, alpha, beta) with no constant operand and no
 /// post-ops, for the callers of matmul_forward / gemm_forward that keep no per-node state. Its

@@ -22,14 +22,13 @@ void require_float(const KernelContext& ctx, const Tensor& t, const char* what) 
 
 /// The node's oneDNN matmul (dnnl/matmul_dnnl.h): B prepacked when constant, the activation as
 /// post-ops when oneDNN computes it (else finish_fused_output() applies it).
-std::unique_ptr<DnnlMatMul> fused_matmul_plan(const KernelInfo& info, DnnlMatMulSpec spec) {
+std::unique_ptr<DnnlMatMul> fused_matmul_plan(const KernelInfo& info, DnnlMatMulSpec spec, int c_input) {
   const ir::Node& node = info.node();
   const auto post_ops = dnnl_activation(node.get_string("activation", ""), node.get_floats("activation_params", {}));
   if (post_ops) spec.post_ops = *post_ops;
   spec.compute_type = dnnl_rt::compute_type(info);
-  const bool trans_a = spec.trans_a;
   const Tensor* b = info.constant_input(1);
-  auto plan = std::make_unique<DnnlMatMul>(std::move(spec), b, dnnl_m_hint(info, trans_a));
+  auto plan = std::make_unique<DnnlMatMul>(std::move(spec), b, dnnl_shape_hint(info, c_input));
   if (!post_ops && !plan->prepacked()) return nullptr;  // the shared plan serves
   if (plan->prepacked()) info.mark_prepacked(1);
   return plan;
@@ -40,7 +39,7 @@ class FusedGemm final : public Kernel {
   explicit FusedGemm(const KernelInfo& info) : attrs_(info.node()), act_(info.node()) {
     DnnlMatMulSpec spec;
     spec.trans_a = attrs_.trans_a, spec.trans_b = attrs_.trans_b, spec.alpha = attrs_.alpha, spec.beta = attrs_.beta;
-    plan_ = fused_matmul_plan(info, spec);
+    plan_ = fused_matmul_plan(info, spec, 2);
   }
 
   void compute(KernelContext& ctx) const override {
@@ -66,7 +65,7 @@ class FusedMatMul final : public Kernel {
         act_(info.node()) {
     DnnlMatMulSpec spec;
     spec.trans_a = trans_a_, spec.trans_b = trans_b_, spec.alpha = alpha_;
-    plan_ = fused_matmul_plan(info, spec);
+    plan_ = fused_matmul_plan(info, spec, -1);
   }
 
   void compute(KernelContext& ctx) const override {

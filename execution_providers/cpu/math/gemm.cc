@@ -87,7 +87,7 @@ class Gemm final : public Kernel {
     spec.trans_a = attrs_.trans_a, spec.trans_b = attrs_.trans_b;
     spec.alpha = attrs_.alpha, spec.beta = attrs_.beta;
     spec.compute_type = dnnl_rt::compute_type(info);
-    plan_ = std::make_unique<DnnlMatMul>(spec, b, dnnl_m_hint(info, attrs_.trans_a));
+    plan_ = std::make_unique<DnnlMatMul>(spec, b, dnnl_shape_hint(info, 2));
     if (plan_->prepacked()) info.mark_prepacked(1);
   }
 

@@ -164,7 +164,7 @@ class MatMul final : public Kernel {
     if (b == nullptr || b->dtype() != DataType::kFloat) return;
     DnnlMatMulSpec spec;
     spec.compute_type = dnnl_rt::compute_type(info);
-    plan_ = std::make_unique<DnnlMatMul>(spec, b, dnnl_m_hint(info, false));
+    plan_ = std::make_unique<DnnlMatMul>(spec, b, dnnl_shape_hint(info));
     if (plan_->prepacked()) info.mark_prepacked(1);
   }
 
