@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <algorithm>
-#include <atomic>
 #include <tuple>
 #include <unordered_map>
 
@@ -49,8 +48,6 @@ struct DnnlMatMul::Entry {
 };
 
 namespace {
-
-std::atomic<int64_t> primitives_made{0};
 
 dims_t plain_strides(const dims_t& d) {
   dims_t s(d.size());
@@ -179,7 +176,6 @@ std::shared_ptr<DnnlMatMul::Entry> DnnlMatMul::entry_for(const Problem& p) const
     e->ok = true;
     if (p.gemv(spec_) && e->panel_rows > 0) return cache_[key] = e;  // run() never executes it
     e->primitive = dnnl::matmul(pd);
-    primitives_made.fetch_add(1, std::memory_order_relaxed);
     if (e->src_compute != e->src)
       e->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(dnnl_rt::engine(), e->src, dnnl_rt::engine(), e->src_compute));
   } catch (const dnnl::error&) {
@@ -368,7 +364,6 @@ DnnlShapeHint dnnl_shape_hint(const KernelInfo& info, int c_input) {
   return hint;
 }
 
-int64_t dnnl_matmul_primitives_made() { return primitives_made.load(std::memory_order_relaxed); }
 
 const DnnlMatMul& shared_dnnl_matmul(bool trans_a, bool trans_b, float alpha, float beta) {
   static std::mutex mutex;

@@ -98,10 +98,6 @@ class DnnlMatMul {
 /// batch item, as a feed of one sample gives); unknown ranks are left empty.
 DnnlShapeHint dnnl_shape_hint(const KernelInfo& info, int c_input = -1);
 
-/// oneDNN matmul primitives made so far by every DnnlMatMul of the process (a test hook: a run
-/// whose shapes the creation hint foresaw makes none).
-int64_t dnnl_matmul_primitives_made();
-
 /// A process-wide DnnlMatMul for each (transposes, alpha, beta) with no constant operand and no
 /// post-ops, for the callers of matmul_forward / gemm_forward that keep no per-node state. Its
 /// cache is bounded (cleared when it grows past a few hundred shapes).
