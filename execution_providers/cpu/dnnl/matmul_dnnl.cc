@@ -1,7 +1,7 @@
 #include "execution_providers/cpu/dnnl/matmul_dnnl.h"
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <tuple>
 #include <unordered_map>
 
