@@ -1,6 +1,7 @@
 #include "ir/schema.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <deque>
 #include <iterator>
@@ -126,11 +127,14 @@ const Table& table() {
         tbl->list_lines.push_back(l);
       } else if (line.starts_with("S|")) {
         if (!tbl->entries.empty() && tbl->entries.back().end_line == 0) tbl->entries.back().end_line = l;
-        const std::vector<std::string_view> f = split(line, '|');
+        // S|domain|name|since|...: only the key is read here.
+        const size_t d = 2, n = line.find('|', d) + 1, v = line.find('|', n) + 1, end = line.find('|', v);
+        if (n == 0 || v == 0 || end == std::string_view::npos)
+          throw Error(ErrorCode::kRuntime, "schema table is malformed");
         Entry& e = tbl->entries.emplace_back();
-        e.domain = unescape(f.at(1));
-        e.name = unescape(f.at(2));
-        e.since_version = to_int(f.at(3));
+        e.domain = unescape(line.substr(d, n - 1 - d));
+        e.name = unescape(line.substr(n, v - 1 - n));
+        std::from_chars(line.data() + v, line.data() + end, e.since_version);
         e.first_line = l;
       } else if (tbl->entries.empty()) {
         throw Error(ErrorCode::kRuntime, "schema table is malformed");
