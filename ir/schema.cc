@@ -1,9 +1,13 @@
 #include "ir/schema.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "ferry/error.h"
 #include "ir/ferry_schemas.h"
@@ -53,64 +57,108 @@ std::optional<Attribute> parse_default(const std::string& name, std::string_view
   return std::nullopt;
 }
 
+// The table indexes the generated lines once per process (cheap: the S lines' keys only) and
+// parses an op version's I/O/A/T lines the first time it is looked up, so a session pays for
+// the ops its model uses, not for all of them. all_schemas() parses everything.
+struct Entry {
+  std::string domain, name;
+  int since_version = 0;
+  size_t first_line = 0, end_line = 0;    // the S line and the end of its records
+  std::optional<OpSchema> ready;           // ferry schemas: built by ferry_schemas()
+  mutable std::once_flag once;
+  mutable std::optional<OpSchema> parsed;  // generated ones: filled under `once`
+};
+
 struct Table {
-  std::vector<OpSchema> schemas;
-  std::map<std::pair<std::string, std::string>, std::vector<size_t>, std::less<>> by_op;
+  std::deque<Entry> entries;       // deque: entries hold a once_flag and never move
+  std::vector<size_t> list_lines;  // line of type list k
+  std::map<std::pair<std::string, std::string>, std::vector<size_t>, std::less<>> by_op;  // by since_version
   std::map<std::string, int64_t, std::less<>> newest;
 };
+
+OpSchema parse_entry(const Table& tbl, const Entry& e) {
+  OpSchema s;
+  const std::vector<std::string_view> h = split(kSchemaLines[e.first_line], '|');
+  s.domain = e.domain;
+  s.name = e.name;
+  s.since_version = e.since_version;
+  s.deprecated = h.at(4) == "1";
+  s.has_function = h.at(5) == "1";
+  s.min_inputs = to_int(h.at(6));
+  s.max_inputs = to_int(h.at(7));
+  s.min_outputs = to_int(h.at(8));
+  s.max_outputs = to_int(h.at(9));
+  for (size_t l = e.first_line + 1; l < e.end_line; ++l) {
+    const std::vector<std::string_view> f = split(kSchemaLines[l], '|');
+    const char kind = f[0].empty() ? '?' : f[0][0];
+    if (kind == 'I') {
+      s.inputs.push_back(parse_param(f));
+    } else if (kind == 'O') {
+      s.outputs.push_back(parse_param(f));
+    } else if (kind == 'A') {
+      AttributeSpec a;
+      a.name = unescape(f.at(1));
+      a.type = static_cast<AttributeType>(to_int(f.at(2)));
+      a.required = f.at(3) == "1";
+      a.default_value = parse_default(a.name, f.at(4), f.at(5));
+      s.attributes.push_back(std::move(a));
+    } else if (kind == 'T') {
+      const std::string_view list = kSchemaLines[tbl.list_lines.at(static_cast<size_t>(to_int(f.at(2))))];
+      s.type_constraints.emplace_back(unescape(f.at(1)), split_items(list.substr(list.find('|') + 1)));
+    }
+  }
+  return s;
+}
+
+const OpSchema& schema_of(const Table& tbl, const Entry& e) {
+  if (e.ready) return *e.ready;
+  std::call_once(e.once, [&] { e.parsed = parse_entry(tbl, e); });
+  return *e.parsed;
+}
 
 const Table& table() {
   static const Table* t = [] {
     auto* tbl = new Table();
-    std::vector<std::vector<std::string>> lists;
-    for (const char* raw : kSchemaLines) {
-      const std::string_view line(raw);
-      const std::vector<std::string_view> f = split(line, '|');
-      const char kind = f[0].empty() ? '?' : f[0][0];
-      if (kind == 'L') {
-        lists.push_back(split_items(f.at(1)));
-        continue;
-      }
-      if (kind == 'S') {
-        OpSchema s;
-        s.domain = unescape(f.at(1));
-        s.name = unescape(f.at(2));
-        s.since_version = to_int(f.at(3));
-        s.deprecated = f.at(4) == "1";
-        s.has_function = f.at(5) == "1";
-        s.min_inputs = to_int(f.at(6));
-        s.max_inputs = to_int(f.at(7));
-        s.min_outputs = to_int(f.at(8));
-        s.max_outputs = to_int(f.at(9));
-        tbl->schemas.push_back(std::move(s));
-        continue;
-      }
-      if (tbl->schemas.empty()) throw Error(ErrorCode::kRuntime, "schema table is malformed");
-      OpSchema& s = tbl->schemas.back();
-      if (kind == 'I') {
-        s.inputs.push_back(parse_param(f));
-      } else if (kind == 'O') {
-        s.outputs.push_back(parse_param(f));
-      } else if (kind == 'A') {
-        AttributeSpec a;
-        a.name = unescape(f.at(1));
-        a.type = static_cast<AttributeType>(to_int(f.at(2)));
-        a.required = f.at(3) == "1";
-        a.default_value = parse_default(a.name, f.at(4), f.at(5));
-        s.attributes.push_back(std::move(a));
-      } else if (kind == 'T') {
-        s.type_constraints.emplace_back(unescape(f.at(1)), lists.at(static_cast<size_t>(to_int(f.at(2)))));
+    std::vector<size_t> order;
+    const size_t n = std::size(kSchemaLines);
+    for (size_t l = 0; l < n; ++l) {
+      const std::string_view line(kSchemaLines[l]);
+      if (line.starts_with("L|")) {
+        tbl->list_lines.push_back(l);
+      } else if (line.starts_with("S|")) {
+        if (!tbl->entries.empty() && tbl->entries.back().end_line == 0) tbl->entries.back().end_line = l;
+        // S|domain|name|since|...: only the key is read here.
+        const size_t d = 2, n = line.find('|', d) + 1, v = line.find('|', n) + 1, end = line.find('|', v);
+        if (n == 0 || v == 0 || end == std::string_view::npos)
+          throw Error(ErrorCode::kRuntime, "schema table is malformed");
+        Entry& e = tbl->entries.emplace_back();
+        e.domain = unescape(line.substr(d, n - 1 - d));
+        e.name = unescape(line.substr(n, v - 1 - n));
+        std::from_chars(line.data() + v, line.data() + end, e.since_version);
+        e.first_line = l;
+      } else if (tbl->entries.empty()) {
+        throw Error(ErrorCode::kRuntime, "schema table is malformed");
       }
     }
-    for (OpSchema& s : ferry_schemas()) tbl->schemas.push_back(std::move(s));
-    std::stable_sort(tbl->schemas.begin(), tbl->schemas.end(), [](const OpSchema& a, const OpSchema& b) {
-      return std::tie(a.domain, a.name, a.since_version) < std::tie(b.domain, b.name, b.since_version);
+    if (!tbl->entries.empty() && tbl->entries.back().end_line == 0) tbl->entries.back().end_line = n;
+    for (OpSchema& s : ferry_schemas()) {
+      Entry& e = tbl->entries.emplace_back();
+      e.domain = s.domain;
+      e.name = s.name;
+      e.since_version = s.since_version;
+      e.ready = std::move(s);
+    }
+    for (size_t i = 0; i < tbl->entries.size(); ++i) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const Entry& x = tbl->entries[a];
+      const Entry& y = tbl->entries[b];
+      return std::tie(x.domain, x.name, x.since_version) < std::tie(y.domain, y.name, y.since_version);
     });
-    for (size_t i = 0; i < tbl->schemas.size(); ++i) {
-      const OpSchema& s = tbl->schemas[i];
-      tbl->by_op[{s.domain, s.name}].push_back(i);
-      int64_t& newest = tbl->newest[s.domain];
-      newest = std::max<int64_t>(newest, s.since_version);
+    for (size_t i : order) {
+      const Entry& e = tbl->entries[i];
+      tbl->by_op[{e.domain, e.name}].push_back(i);
+      int64_t& newest = tbl->newest[e.domain];
+      newest = std::max<int64_t>(newest, e.since_version);
     }
     return tbl;
   }();
@@ -133,13 +181,22 @@ const OpSchema* find_schema(std::string_view domain, std::string_view op, int64_
   const Table& t = table();
   auto it = t.by_op.find(std::pair<std::string, std::string>(canonical_domain(domain), op));
   if (it == t.by_op.end()) return nullptr;
-  const OpSchema* best = nullptr;
+  const Entry* best = nullptr;
   for (size_t i : it->second)
-    if (t.schemas[i].since_version <= opset) best = &t.schemas[i];
-  return best;
+    if (t.entries[i].since_version <= opset) best = &t.entries[i];
+  return best ? &schema_of(t, *best) : nullptr;
 }
 
-const std::vector<OpSchema>& all_schemas() { return table().schemas; }
+const std::vector<OpSchema>& all_schemas() {
+  static const std::vector<OpSchema>* all = [] {
+    const Table& t = table();
+    auto* v = new std::vector<OpSchema>();
+    for (const auto& [key, ids] : t.by_op)
+      for (size_t i : ids) v->push_back(schema_of(t, t.entries[i]));
+    return v;
+  }();
+  return *all;
+}
 
 int64_t newest_opset(std::string_view domain) {
   const Table& t = table();

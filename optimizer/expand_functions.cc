@@ -111,10 +111,12 @@ class Expander {
           if (sub) changed |= expand_graph(*sub);
       }
       const int64_t opset = model_.opset(node->domain());
-      if (opset <= 0 || has_kernel_(*node, opset)) continue;
+      if (opset <= 0) continue;
+      // Ops without a function body are skipped before asking the providers (the costlier check).
+      const OpSchema* schema = ir::find_schema(node->domain(), node->op_type(), opset);
+      if (!schema || !schema->has_function || has_kernel_(*node, opset)) continue;
       const FunctionBody* body = ir::find_function_body(node->domain(), node->op_type(), opset);
       if (!body) continue;
-      const OpSchema* schema = ir::find_schema(node->domain(), node->op_type(), opset);
       const std::string who = node->describe();
       try {
         check_opsets(*body);

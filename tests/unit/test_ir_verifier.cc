@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <tuple>
+
 #include "ferry/error.h"
 #include "ir/printer.h"
 #include "ir/schema.h"
@@ -64,6 +67,47 @@ TEST(IrSchema, LookupByOpset) {
   EXPECT_GT(all_schemas().size(), 500u);
   EXPECT_TRUE(find_schema("", "LayerNormalization", 17)->has_function);
   EXPECT_TRUE(find_schema("", "Upsample", 10)->deprecated);
+}
+
+// Schemas are parsed on first lookup: concurrent first lookups agree on one parsed schema, and
+// each agrees with its entry in all_schemas().
+TEST(IrSchema, LazyLookupIsSharedAndMatchesTheFullTable) {
+  const std::vector<std::pair<std::string, int64_t>> ops = {
+      {"GridSample", 20}, {"STFT", 17}, {"Col2Im", 18}, {"DFT", 20}, {"RoiAlign", 16}, {"Einsum", 12}};
+  constexpr int kThreads = 8;
+  std::vector<std::vector<const OpSchema*>> seen(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (const auto& [op, opset] : ops) seen[t].push_back(find_schema("", op, opset));
+    });
+  for (std::thread& th : threads) th.join();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    ASSERT_NE(seen[0][i], nullptr) << ops[i].first;
+    for (int t = 1; t < kThreads; ++t) EXPECT_EQ(seen[t][i], seen[0][i]) << ops[i].first;
+    EXPECT_EQ(find_schema("", ops[i].first, ops[i].second), seen[0][i]);
+  }
+  size_t checked = 0;
+  for (const OpSchema& full : all_schemas()) {
+    const OpSchema* s = find_schema(full.domain, full.name, full.since_version);
+    ASSERT_NE(s, nullptr) << full.domain << "." << full.name << "-" << full.since_version;
+    EXPECT_EQ(s->since_version, full.since_version);
+    EXPECT_EQ(s->deprecated, full.deprecated);
+    EXPECT_EQ(s->min_inputs, full.min_inputs);
+    EXPECT_EQ(s->max_outputs, full.max_outputs);
+    ASSERT_EQ(s->inputs.size(), full.inputs.size());
+    for (size_t k = 0; k < s->inputs.size(); ++k) EXPECT_EQ(s->inputs[k].name, full.inputs[k].name);
+    ASSERT_EQ(s->attributes.size(), full.attributes.size());
+    EXPECT_EQ(s->type_constraints, full.type_constraints);
+    ++checked;
+  }
+  EXPECT_EQ(checked, all_schemas().size());
+  // Sorted by (domain, name, since_version), as documented.
+  for (size_t i = 1; i < all_schemas().size(); ++i) {
+    const OpSchema& a = all_schemas()[i - 1];
+    const OpSchema& b = all_schemas()[i];
+    EXPECT_LE(std::tie(a.domain, a.name, a.since_version), std::tie(b.domain, b.name, b.since_version));
+  }
 }
 
 TEST(IrVerifier, AcceptsAWellFormedModel) {
