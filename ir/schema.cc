@@ -128,12 +128,13 @@ const Table& table() {
       } else if (line.starts_with("S|")) {
         if (!tbl->entries.empty() && tbl->entries.back().end_line == 0) tbl->entries.back().end_line = l;
         // S|domain|name|since|...: only the key is read here.
-        const size_t d = 2, n = line.find('|', d) + 1, v = line.find('|', n) + 1, end = line.find('|', v);
-        if (n == 0 || v == 0 || end == std::string_view::npos)
+        const size_t d = 2, name_at = line.find('|', d) + 1, v = line.find('|', name_at) + 1,
+                     end = line.find('|', v);
+        if (name_at == 0 || v == 0 || end == std::string_view::npos)
           throw Error(ErrorCode::kRuntime, "schema table is malformed");
         Entry& e = tbl->entries.emplace_back();
-        e.domain = unescape(line.substr(d, n - 1 - d));
-        e.name = unescape(line.substr(n, v - 1 - n));
+        e.domain = unescape(line.substr(d, name_at - 1 - d));
+        e.name = unescape(line.substr(name_at, v - 1 - name_at));
         std::from_chars(line.data() + v, line.data() + end, e.since_version);
         e.first_line = l;
       } else if (tbl->entries.empty()) {
