@@ -87,9 +87,10 @@ def markdown(results: dict) -> str:
            f"- each figure is the median over {cfg.get('processes', 1)} fresh process{'es' if cfg.get('processes', 1) != 1 else ''} "
            "per engine, the two engines' processes run in pairs, back to back; the \"pairs\" columns give the "
            "lowest and highest ratio of a single pair, which shows how much one process can move a ratio",
-           f"- in each process {cfg['warmup']} warm-up runs, then {cfg['runs']} timed "
-           f"runs at batch 1 and {cfg['batch8_runs']} at batch 8; intra-op threads as listed, inter-op 1; each "
-           "engine's default optimization level", ""]
+           f"- in each process {cfg['warmup']} warm-up runs, then {cfg['runs']} timed runs at batch 1"
+           + (f" and {cfg['batch8_runs']} at batch 8" if cfg.get("batch8", True) else
+              " (batch 8 not measured in this run: --no-batch8)")
+           + "; intra-op threads as listed, inter-op 1; each engine's default optimization level", ""]
 
     rows = []
     for name, t, cell in _cells(results, "1"):
