@@ -10,9 +10,10 @@
 // first, then the new keys), then bias, causal mask and softmax (simd/vmath.h) per row, then
 // Y = P·V (cache rows, then the new ones, accumulated). The softmax's division by each row's sum
 // is applied to that row of Y (Dv values, not `keys`), except under NaN-to-zero, which needs P.
-// Under causal masking a block computes only the key columns its last row can see. Double, and a query whose sequence broadcasts up to the
-// bias's, take the generic path: one task per (batch, head), which copies its Q, K, V rows and
-// multiplies them with dnnl_sgemm (float) or Eigen (double).
+// Under causal masking a block computes only the key columns its last row can see. Double, and a
+// query whose sequence broadcasts up to the bias's, take the generic path: one task per (batch,
+// head), which copies its Q, K, V rows and multiplies them with dnnl_sgemm (float) or Eigen
+// (double).
 #include <Eigen/Core>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
