@@ -30,11 +30,6 @@ struct SaveOptions {
   size_t external_data_threshold = 0;
 };
 
-/// When [data, data + size) lies inside a model or external-data file this process mapped (a
-/// weight aliasing it whose storage is no longer needed), drops those pages from the process
-/// (the page cache keeps them; reading them again maps them back). Returns whether it did.
-bool drop_mapped_pages(const void* data, size_t size);
-
 /// Writes the model as ONNX. The result passes onnx.checker with full checking.
 void save_model(const ir::Model& model, const std::string& path, const SaveOptions& options = {});
 /// Serialized ONNX bytes (everything inline).

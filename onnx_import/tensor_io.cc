@@ -423,9 +423,3 @@ void sparse_to_proto(const ir::SparseTensor& s, onnx::SparseTensorProto* p) {
 }
 
 }  // namespace ferry::onnx_import::detail
-
-namespace ferry::onnx_import {
-
-bool drop_mapped_pages(const void* data, size_t size) { return mem::drop_file_pages(data, size); }
-
-}  // namespace ferry::onnx_import

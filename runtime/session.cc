@@ -237,7 +237,7 @@ void SessionImpl::release_initializer(int id) {
   // Pages of a memory-mapped model file leave the process now (the page cache keeps them, and
   // any other handle sharing them maps them back on access); owned storage is freed when its
   // last handle goes.
-  onnx_import::drop_mapped_pages(t.raw_data(), bytes);
+  mem::drop_file_pages(t.raw_data(), bytes);
   released_bytes_ += bytes;
   v->set_initializer(Tensor::wrap(t.dtype(), t.shape(), p, std::move(reservation)));
 }
