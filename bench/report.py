@@ -15,6 +15,10 @@ MEMORY_TARGET = 0.8
 ENGINES = ("ferry", "onnxruntime")
 
 
+
+def _processes(n: int) -> str:
+    return f"{n} fresh process{'es' if n != 1 else ''}"
+
 def latency_target(model: str) -> float:
     return 0.9 if model in LATENCY_TARGET_STRICT else 1.0
 
@@ -84,8 +88,11 @@ def markdown(results: dict) -> str:
            f"- load average (1 min) at start {m['loadavg_start']:.2f}, at end {m.get('loadavg_end', float('nan')):.2f}",
            f"- models: {cfg['size']} size, {cfg['exporter']} export at opset {cfg['opset']}; inputs: the recipe's "
            "seeded feeds (ferry.model_zoo.make_inputs) at the recipe's first sequence length",
-           f"- each figure is the median over {cfg.get('processes', 1)} fresh process{'es' if cfg.get('processes', 1) != 1 else ''} "
-           "per engine, the two engines' processes run in pairs, back to back; the \"pairs\" columns give the "
+           f"- each figure is the median over {_processes(cfg.get('processes', 1))} per engine"
+           + (f" ({_processes(cfg['batch8_processes'])} at batch 8)"
+              if cfg.get("batch8", True) and cfg.get("batch8_processes", cfg.get("processes", 1)) != cfg.get("processes", 1)
+              else "")
+           + ", the two engines' processes run in pairs, back to back; the \"pairs\" columns give the "
            "lowest and highest ratio of a single pair, which shows how much one process can move a ratio",
            f"- in each process {cfg['warmup']} warm-up runs, then {cfg['runs']} timed runs at batch 1"
            + (f" and {cfg['batch8_runs']} at batch 8" if cfg.get("batch8", True) else

@@ -55,6 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--batch8", action=argparse.BooleanOptionalAction, default=True,
                     help="batch-8 throughput and memory for the vision (CNN/ViT) recipes")
     ap.add_argument("--batch8-runs", type=int, default=10, help="timed runs at batch 8")
+    ap.add_argument("--batch8-processes", type=int, default=0,
+                    help="fresh process pairs per batch-8 figure (default: --processes); batch 8 runs 8x as "
+                         "long, and its targets are memory, not latency")
     ap.add_argument("--exporter", default="torchscript", help="zoo exporter of the benchmarked export")
     ap.add_argument("--opset", type=int, default=17, help="opset of the benchmarked export")
     ap.add_argument("--out", default=str(HERE), help="where results.json, RESULTS.md, results.png go")
@@ -67,6 +70,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.threads = [int(t) for t in _csv(args.threads)]
     if args.processes < 1:
         ap.error("--processes must be at least 1")
+    if args.batch8_processes < 0:
+        ap.error("--batch8-processes must be at least 1 (0: as --processes)")
+    args.batch8_processes = args.batch8_processes or args.processes
     return args
 
 
@@ -200,12 +206,13 @@ def main(argv=None) -> int:
           f"{args.exporter} opset {args.opset}", file=sys.stderr)
     results["sgemm"] = sgemm_peak(args, build)
 
-    # Per model, the (threads, batch, runs) measurements, each run by both engines.
-    plan = {n: [(t, b, args.runs if b == 1 else args.batch8_runs) for t in args.threads
+    # Per model, the (threads, batch, runs, process pairs) measurements, each run by both engines.
+    plan = {n: [(t, b, args.runs, args.processes) if b == 1 else (t, b, args.batch8_runs, args.batch8_processes)
+                for t in args.threads
                 for b in ([1, 8] if args.batch8 and z.recipe(n).family == "vision" else [1])] for n in names}
-    weight = {n: [(args.warmup + runs) * b for _, b, runs in plan[n]] for n in names}
-    bar = Progress(sum(len(p) for p in plan.values()) * len(ENGINES) * args.processes,
-                   sum(sum(w) for w in weight.values()) * len(ENGINES) * args.processes)
+    weight = {n: [(args.warmup + runs) * b for _, b, runs, _ in plan[n]] for n in names}
+    bar = Progress(sum(pairs for p in plan.values() for *_, pairs in p) * len(ENGINES),
+                   sum(w * pairs for n in names for w, (*_, pairs) in zip(weight[n], plan[n])) * len(ENGINES))
     pair = 0
     with tempfile.TemporaryDirectory(prefix="ferry-bench-") as tmp_name:
         tmp = pathlib.Path(tmp_name)
@@ -219,11 +226,12 @@ def main(argv=None) -> int:
                 model = z.get(name, args.size, args.exporter, args.opset)
             except Exception as e:  # noqa: BLE001 - a model that cannot be built is reported, not fatal
                 entry["error"] = f"{type(e).__name__}: {e}"
-                for w in weight[name] * len(ENGINES) * args.processes:
-                    bar.step_done(f"{name}: {entry['error']}", weight=w)
+                for w, (*_, pairs) in zip(weight[name], plan[name]):
+                    for _ in range(pairs * len(ENGINES)):
+                        bar.step_done(f"{name}: {entry['error']}", weight=w)
                 continue
             entry["model"] = str(model)
-            batches = sorted({b for _, b, _ in plan[name]})
+            batches = sorted({b for _, b, _, _ in plan[name]})
             feeds = {}
             for b in batches:
                 feeds[b] = tmp / f"{name}-b{b}.npz"
@@ -237,18 +245,18 @@ def main(argv=None) -> int:
                     entry["batches"]["1"]["flops"] = flops.count_flops(model, inputs)["total"]
                 except Exception as e:  # noqa: BLE001 - GFLOP/s is then left out for this model
                     entry["batches"]["1"].update(flops=None, flops_error=f"{type(e).__name__}: {e}")
-            for (t, b, runs), w in zip(plan[name], weight[name]):
+            for (t, b, runs, pairs), w in zip(plan[name], weight[name]):
                 cell = entry["batches"][str(b)].setdefault(f"threads_{t}", {})
                 per_process = {engine: [] for engine in ENGINES}
-                for rep in range(args.processes):
+                for rep in range(pairs):
                     order = ENGINES if pair % 2 == 0 else ENGINES[::-1]
                     pair += 1
                     for engine in order:
-                        bar.begin(w, f"{name} batch {b} threads {t}: {engine} ({rep + 1}/{args.processes})")
+                        bar.begin(w, f"{name} batch {b} threads {t}: {engine} ({rep + 1}/{pairs})")
                         got = measure(args, engine, model, feeds[b], t, runs, bar, tmp)
                         per_process[engine].append(got)
                         status = got.get("error", f"p50 {got.get('p50_s', 0) * 1e3:.2f} ms")
-                        bar.step_done(f"{name} b{b} t{t} {engine} {rep + 1}/{args.processes}: {status}")
+                        bar.step_done(f"{name} b{b} t{t} {engine} {rep + 1}/{pairs}: {status}")
                 for engine in ENGINES:
                     cell[engine] = median_of_processes(per_process[engine])
             # Written after each model, so an interrupted run keeps what it measured.
