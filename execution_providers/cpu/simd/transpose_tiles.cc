@@ -23,10 +23,42 @@ namespace {
 
 constexpr int64_t kMacro = 64;
 
+/// Tiles with 2-4 rows or columns, the short side a constant: each output row written whole (few
+/// rows), or each output row gathered from a contiguous input with a constant stride (few
+/// columns). Returns false for other tiles.
+template <typename T, int N>
+void few_rows(const T* in, int64_t ldi, T* out, int64_t ldo, int64_t cols) {
+  for (int64_t c = 0; c < cols; ++c)
+    for (int r = 0; r < N; ++r) out[c * ldo + r] = in[r * ldi + c];
+}
+template <typename T, int N>
+void few_cols(const T* in, int64_t ldi, T* out, int64_t ldo, int64_t rows) {
+  for (int c = 0; c < N; ++c) {
+    T* dst = out + c * ldo;
+    for (int64_t r = 0; r < rows; ++r) dst[r] = in[r * ldi + c];
+  }
+}
+template <typename T>
+bool tile_short_side(const T* in, int64_t ldi, T* out, int64_t ldo, int64_t rows, int64_t cols) {
+  switch (rows <= cols ? rows : 0) {
+    case 2: return few_rows<T, 2>(in, ldi, out, ldo, cols), true;
+    case 3: return few_rows<T, 3>(in, ldi, out, ldo, cols), true;
+    case 4: return few_rows<T, 4>(in, ldi, out, ldo, cols), true;
+    default: break;
+  }
+  switch (cols < rows ? cols : 0) {
+    case 2: return few_cols<T, 2>(in, ldi, out, ldo, rows), true;
+    case 3: return few_cols<T, 3>(in, ldi, out, ldo, rows), true;
+    case 4: return few_cols<T, 4>(in, ldi, out, ldo, rows), true;
+    default: return false;
+  }
+}
+
 /// Portable blocked transpose: each output row of a macro block is written whole, the input read
 /// with its stride from L1.
 template <typename T>
 void tile_portable(const T* in, int64_t ldi, T* out, int64_t ldo, int64_t rows, int64_t cols) {
+  if (tile_short_side(in, ldi, out, ldo, rows, cols)) return;
   for (int64_t r0 = 0; r0 < rows; r0 += kMacro) {
     const int64_t r1 = std::min(rows, r0 + kMacro);
     for (int64_t c0 = 0; c0 < cols; c0 += kMacro) {
@@ -92,8 +124,95 @@ __attribute__((target("avx512f"))) void block16_avx512(const uint32_t* in, int64
   }
 }
 
+/// Few rows (R = rows, 2 to 6) into a contiguous output (ldo == rows), e.g. NCHW -> NHWC
+/// with 3 channels: each 16 columns are rows * 16 output elements, every output vector built
+/// from the rows' vectors by a chain of two-source permutes.
+template <int R>
+__attribute__((target("avx512f"))) void interleave_avx512(const uint32_t* in, int64_t ldi, uint32_t* out,
+                                                           int64_t cols) {
+  // idx[k][j]: output vector k, step j (j = 0 combines rows 0 and 1; j > 0 adds row j + 1).
+  alignas(64) int32_t idx[R][R - 1][16];
+  for (int k = 0; k < R; ++k)
+    for (int t = 0; t < 16; ++t) {
+      const int m = 16 * k + t, row = m % R, col = m / R;
+      idx[k][0][t] = row == 0 ? col : row == 1 ? 16 + col : 0;
+      for (int j = 2; j < R; ++j) idx[k][j - 1][t] = row == j ? 16 + col : t;
+    }
+  __m512i v[R];
+  for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+    const int64_t n = std::min<int64_t>(16, cols - c0);
+    const __mmask16 cmask = static_cast<__mmask16>((1u << n) - 1);
+#pragma GCC unroll 6
+    for (int j = 0; j < R; ++j) v[j] = _mm512_maskz_loadu_epi32(cmask, in + j * ldi + c0);
+    uint32_t* dst = out + c0 * R;
+#pragma GCC unroll 6
+    for (int k = 0; k < R; ++k) {
+      const int64_t valid = n * R - 16 * k;
+      if (valid <= 0) break;
+      __m512i acc = _mm512_permutex2var_epi32(v[0], _mm512_load_si512(idx[k][0]), v[1]);
+#pragma GCC unroll 6
+      for (int j = 2; j < R; ++j) acc = _mm512_permutex2var_epi32(acc, _mm512_load_si512(idx[k][j - 1]), v[j]);
+      if (valid >= 16) _mm512_storeu_si512(dst + 16 * k, acc);
+      else _mm512_mask_storeu_epi32(dst + 16 * k, static_cast<__mmask16>((1u << valid) - 1), acc);
+    }
+  }
+}
+
+/// Few columns (C = cols, 2 to 6) of a contiguous input (ldi == cols), e.g. NHWC -> NCHW
+/// with 3 channels: each 16 rows are cols * 16 input elements, split into one vector per column.
+template <int C>
+__attribute__((target("avx512f"))) void deinterleave_avx512(const uint32_t* in, uint32_t* out, int64_t ldo,
+                                                             int64_t rows) {
+  // idx[c][j]: output column c, step j (j = 0 combines input vectors 0 and 1; j > 0 adds j + 1).
+  alignas(64) int32_t idx[C][C - 1][16];
+  for (int c = 0; c < C; ++c)
+    for (int t = 0; t < 16; ++t) {
+      const int m = t * C + c;
+      idx[c][0][t] = m < 32 ? m : 0;
+      for (int j = 2; j < C; ++j) idx[c][j - 1][t] = m / 16 == j ? 16 + m % 16 : t;
+    }
+  __m512i v[C];
+  for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+    const int64_t n = std::min<int64_t>(16, rows - r0);
+    const uint32_t* src = in + r0 * C;
+#pragma GCC unroll 6
+    for (int j = 0; j < C; ++j) {
+      const int64_t valid = std::clamp<int64_t>(n * C - 16 * j, 0, 16);
+      v[j] = _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << valid) - 1), src + 16 * j);
+    }
+    const __mmask16 rmask = static_cast<__mmask16>((1u << n) - 1);
+#pragma GCC unroll 6
+    for (int c = 0; c < C; ++c) {
+      __m512i acc = _mm512_permutex2var_epi32(v[0], _mm512_load_si512(idx[c][0]), v[1]);
+#pragma GCC unroll 6
+      for (int j = 2; j < C; ++j) acc = _mm512_permutex2var_epi32(acc, _mm512_load_si512(idx[c][j - 1]), v[j]);
+      _mm512_mask_storeu_epi32(out + c * ldo + r0, rmask, acc);
+    }
+  }
+}
+
 __attribute__((target("avx512f"))) void tile4_avx512(const uint32_t* in, int64_t ldi, uint32_t* out, int64_t ldo,
                                                       int64_t rows, int64_t cols) {
+  if (ldo == rows && cols >= 16) {
+    switch (rows) {
+      case 2: return interleave_avx512<2>(in, ldi, out, cols);
+      case 3: return interleave_avx512<3>(in, ldi, out, cols);
+      case 4: return interleave_avx512<4>(in, ldi, out, cols);
+      case 5: return interleave_avx512<5>(in, ldi, out, cols);
+      case 6: return interleave_avx512<6>(in, ldi, out, cols);
+      default: break;
+    }
+  }
+  if (ldi == cols && rows >= 16) {
+    switch (cols) {
+      case 2: return deinterleave_avx512<2>(in, out, ldo, rows);
+      case 3: return deinterleave_avx512<3>(in, out, ldo, rows);
+      case 4: return deinterleave_avx512<4>(in, out, ldo, rows);
+      case 5: return deinterleave_avx512<5>(in, out, ldo, rows);
+      case 6: return deinterleave_avx512<6>(in, out, ldo, rows);
+      default: break;
+    }
+  }
   for (int64_t r0 = 0; r0 < rows; r0 += kMacro) {
     const int64_t r1 = std::min(rows, r0 + kMacro);
     for (int64_t c0 = 0; c0 < cols; c0 += kMacro) {
@@ -103,6 +222,66 @@ __attribute__((target("avx512f"))) void tile4_avx512(const uint32_t* in, int64_t
           block16_avx512(in + r * ldi + c, ldi, out + c * ldo + r, ldo, std::min<int64_t>(16, r1 - r),
                          std::min<int64_t>(16, c1 - c));
     }
+  }
+}
+
+/// Macro blocks of full B x B register blocks (Block), the edges element by element.
+template <typename T, int64_t B, void (*Block)(const T*, int64_t, T*, int64_t)>
+void tile_blocks(const T* in, int64_t ldi, T* out, int64_t ldo, int64_t rows, int64_t cols) {
+  if (tile_short_side(in, ldi, out, ldo, rows, cols)) return;
+  for (int64_t r0 = 0; r0 < rows; r0 += kMacro) {
+    const int64_t r1 = std::min(rows, r0 + kMacro);
+    for (int64_t c0 = 0; c0 < cols; c0 += kMacro) {
+      const int64_t c1 = std::min(cols, c0 + kMacro);
+      const int64_t rf = r0 + (r1 - r0) / B * B, cf = c0 + (c1 - c0) / B * B;  // ends of the full blocks
+      for (int64_t r = r0; r < rf; r += B)
+        for (int64_t c = c0; c < cf; c += B) Block(in + r * ldi + c, ldi, out + c * ldo + r, ldo);
+      // Edges: the columns past cf for every row, then the rows past rf for the full columns.
+      for (int64_t c = cf; c < c1; ++c)
+        for (int64_t r = r0; r < r1; ++r) out[c * ldo + r] = in[r * ldi + c];
+      for (int64_t c = c0; c < cf; ++c)
+        for (int64_t r = rf; r < r1; ++r) out[c * ldo + r] = in[r * ldi + c];
+    }
+  }
+}
+
+/// 8x8 transposes of 16-bit elements within each 128-bit lane of r[0..8) (SSE2 unpack pattern):
+/// lane l of result j holds column j (+ 8 l) of the 8 rows.
+__attribute__((target("avx2"))) inline void transpose8x8_epi16_lanes(__m256i* r) {
+  __m256i a[8], b[8];
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    a[2 * k] = _mm256_unpacklo_epi16(r[2 * k], r[2 * k + 1]);
+    a[2 * k + 1] = _mm256_unpackhi_epi16(r[2 * k], r[2 * k + 1]);
+  }
+#pragma GCC unroll 2
+  for (int k = 0; k < 2; ++k) {
+    const int q = 4 * k;
+    b[q] = _mm256_unpacklo_epi32(a[q], a[q + 2]);
+    b[q + 1] = _mm256_unpackhi_epi32(a[q], a[q + 2]);
+    b[q + 2] = _mm256_unpacklo_epi32(a[q + 1], a[q + 3]);
+    b[q + 3] = _mm256_unpackhi_epi32(a[q + 1], a[q + 3]);
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    r[2 * j] = _mm256_unpacklo_epi64(b[j], b[j + 4]);
+    r[2 * j + 1] = _mm256_unpackhi_epi64(b[j], b[j + 4]);
+  }
+}
+
+/// Full 16x16 block of 2-byte elements.
+__attribute__((target("avx2"))) void block16_epi16_avx2(const uint16_t* in, int64_t ldi, uint16_t* out,
+                                                         int64_t ldo) {
+  __m256i r[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i * ldi));
+  transpose8x8_epi16_lanes(r);
+  transpose8x8_epi16_lanes(r + 8);
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * ldo), _mm256_permute2x128_si256(r[j], r[j + 8], 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (j + 8) * ldo),
+                        _mm256_permute2x128_si256(r[j], r[j + 8], 0x31));
   }
 }
 
@@ -133,48 +312,53 @@ __attribute__((target("avx2"))) void block8_avx2(const uint32_t* in, int64_t ldi
   for (int i = 0; i < 8; ++i) _mm256_storeu_ps(reinterpret_cast<float*>(out + i * ldo), t[i]);
 }
 
-__attribute__((target("avx2"))) void tile4_avx2(const uint32_t* in, int64_t ldi, uint32_t* out, int64_t ldo,
-                                                 int64_t rows, int64_t cols) {
-  for (int64_t r0 = 0; r0 < rows; r0 += kMacro) {
-    const int64_t r1 = std::min(rows, r0 + kMacro);
-    for (int64_t c0 = 0; c0 < cols; c0 += kMacro) {
-      const int64_t c1 = std::min(cols, c0 + kMacro);
-      const int64_t rf = r0 + (r1 - r0) / 8 * 8, cf = c0 + (c1 - c0) / 8 * 8;  // ends of the full blocks
-      for (int64_t r = r0; r < rf; r += 8)
-        for (int64_t c = c0; c < cf; c += 8) block8_avx2(in + r * ldi + c, ldi, out + c * ldo + r, ldo);
-      // Edges: the columns past cf for every row, then the rows past rf for the full columns.
-      for (int64_t c = cf; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) out[c * ldo + r] = in[r * ldi + c];
-      for (int64_t c = c0; c < cf; ++c)
-        for (int64_t r = rf; r < r1; ++r) out[c * ldo + r] = in[r * ldi + c];
+/// Full 16x16 block of bytes (SSE2, every x86-64 CPU has it).
+void block16_epi8_sse2(const uint8_t* in, int64_t ldi, uint8_t* out, int64_t ldo) {
+  __m128i r[16], a[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i * ldi));
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k) {
+    a[2 * k] = _mm_unpacklo_epi8(r[2 * k], r[2 * k + 1]);
+    a[2 * k + 1] = _mm_unpackhi_epi8(r[2 * k], r[2 * k + 1]);
+  }
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    const int q = 4 * k;
+    r[q] = _mm_unpacklo_epi16(a[q], a[q + 2]);
+    r[q + 1] = _mm_unpackhi_epi16(a[q], a[q + 2]);
+    r[q + 2] = _mm_unpacklo_epi16(a[q + 1], a[q + 3]);
+    r[q + 3] = _mm_unpackhi_epi16(a[q + 1], a[q + 3]);
+  }
+#pragma GCC unroll 2
+  for (int k = 0; k < 2; ++k) {
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const int q = 8 * k;
+      a[q + 2 * j] = _mm_unpacklo_epi32(r[q + j], r[q + j + 4]);
+      a[q + 2 * j + 1] = _mm_unpackhi_epi32(r[q + j], r[q + j + 4]);
     }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * j * ldo), _mm_unpacklo_epi64(a[j], a[j + 8]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (2 * j + 1) * ldo), _mm_unpackhi_epi64(a[j], a[j + 8]));
   }
 }
 
-using Tile4 = void (*)(const uint32_t*, int64_t, uint32_t*, int64_t, int64_t, int64_t);
-
-Tile4 pick_tile4() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return tile4_avx512;
-  if (__builtin_cpu_supports("avx2")) return tile4_avx2;
-  return tile_portable<uint32_t>;
-}
-
-#else
-
-using Tile4 = void (*)(const uint32_t*, int64_t, uint32_t*, int64_t, int64_t, int64_t);
-Tile4 pick_tile4() { return tile_portable<uint32_t>; }
-
 #endif
 
-const Tile4 g_tile4 = pick_tile4();
+/// The tile function for each element size (index log2 size; 16 bytes last) under one ISA.
+struct TileSet {
+  void (*f1)(const uint8_t*, int64_t, uint8_t*, int64_t, int64_t, int64_t);
+  void (*f2)(const uint16_t*, int64_t, uint16_t*, int64_t, int64_t, int64_t);
+  void (*f4)(const uint32_t*, int64_t, uint32_t*, int64_t, int64_t, int64_t);
+};
 
-}  // namespace
-
-bool tile_isa_supported(TileIsa isa) {
+bool isa_supported(TileIsa isa) {
 #ifdef FERRY_TILE_X86
   __builtin_cpu_init();
-  if (isa == TileIsa::kAvx512) return __builtin_cpu_supports("avx512f");
+  if (isa == TileIsa::kAvx512) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2");
   if (isa == TileIsa::kAvx2) return __builtin_cpu_supports("avx2");
   return true;
 #else
@@ -182,25 +366,37 @@ bool tile_isa_supported(TileIsa isa) {
 #endif
 }
 
-void transpose_tile4(TileIsa isa, const uint32_t* in, int64_t ldi, uint32_t* out, int64_t ldo, int64_t rows,
-                     int64_t cols) {
+TileSet tile_set(TileIsa isa) {
 #ifdef FERRY_TILE_X86
-  if (isa == TileIsa::kAvx512) return tile4_avx512(in, ldi, out, ldo, rows, cols);
-  if (isa == TileIsa::kAvx2) return tile4_avx2(in, ldi, out, ldo, rows, cols);
-#endif
+  if (isa == TileIsa::kAvx512)
+    return {tile_blocks<uint8_t, 16, block16_epi8_sse2>, tile_blocks<uint16_t, 16, block16_epi16_avx2>, tile4_avx512};
+  if (isa == TileIsa::kAvx2)
+    return {tile_blocks<uint8_t, 16, block16_epi8_sse2>, tile_blocks<uint16_t, 16, block16_epi16_avx2>,
+            tile_blocks<uint32_t, 8, block8_avx2>};
+  return {tile_blocks<uint8_t, 16, block16_epi8_sse2>, tile_portable<uint16_t>, tile_portable<uint32_t>};
+#else
   (void)isa;
-  tile_portable(in, ldi, out, ldo, rows, cols);
+  return {tile_portable<uint8_t>, tile_portable<uint16_t>, tile_portable<uint32_t>};
+#endif
 }
 
-void transpose_tile(const void* in, int64_t ldi, void* out, int64_t ldo, int64_t rows, int64_t cols,
-                    size_t elem_size) {
+TileIsa best_isa() {
+  if (isa_supported(TileIsa::kAvx512)) return TileIsa::kAvx512;
+  if (isa_supported(TileIsa::kAvx2)) return TileIsa::kAvx2;
+  return TileIsa::kPortable;
+}
+
+const TileSet g_tiles = tile_set(best_isa());
+
+void tile_any(const TileSet& set, const void* in, int64_t ldi, void* out, int64_t ldo, int64_t rows, int64_t cols,
+              size_t elem_size) {
   switch (elem_size) {
     case 1:
-      return tile_portable(static_cast<const uint8_t*>(in), ldi, static_cast<uint8_t*>(out), ldo, rows, cols);
+      return set.f1(static_cast<const uint8_t*>(in), ldi, static_cast<uint8_t*>(out), ldo, rows, cols);
     case 2:
-      return tile_portable(static_cast<const uint16_t*>(in), ldi, static_cast<uint16_t*>(out), ldo, rows, cols);
+      return set.f2(static_cast<const uint16_t*>(in), ldi, static_cast<uint16_t*>(out), ldo, rows, cols);
     case 4:
-      return g_tile4(static_cast<const uint32_t*>(in), ldi, static_cast<uint32_t*>(out), ldo, rows, cols);
+      return set.f4(static_cast<const uint32_t*>(in), ldi, static_cast<uint32_t*>(out), ldo, rows, cols);
     case 8:
       return tile_portable(static_cast<const uint64_t*>(in), ldi, static_cast<uint64_t*>(out), ldo, rows, cols);
     case 16:
@@ -213,6 +409,20 @@ void transpose_tile(const void* in, int64_t ldi, void* out, int64_t ldo, int64_t
   for (int64_t c = 0; c < cols; ++c)
     for (int64_t r = 0; r < rows; ++r)
       std::memcpy(dst + (c * ldo + r) * elem_size, src + (r * ldi + c) * elem_size, elem_size);
+}
+
+}  // namespace
+
+bool tile_isa_supported(TileIsa isa) { return isa_supported(isa); }
+
+void transpose_tile_with(TileIsa isa, const void* in, int64_t ldi, void* out, int64_t ldo, int64_t rows,
+                         int64_t cols, size_t elem_size) {
+  tile_any(tile_set(isa), in, ldi, out, ldo, rows, cols, elem_size);
+}
+
+void transpose_tile(const void* in, int64_t ldi, void* out, int64_t ldo, int64_t rows, int64_t cols,
+                    size_t elem_size) {
+  tile_any(g_tiles, in, ldi, out, ldo, rows, cols, elem_size);
 }
 
 }  // namespace ferry::ep::cpu::simd
