@@ -401,8 +401,6 @@ TileIsa best_isa() {
   return TileIsa::kPortable;
 }
 
-const TileSet g_tiles = tile_set(best_isa());
-
 void tile_any(const TileSet& set, const void* in, int64_t ldi, void* out, int64_t ldo, int64_t rows, int64_t cols,
               size_t elem_size) {
   switch (elem_size) {
@@ -437,7 +435,8 @@ void transpose_tile_with(TileIsa isa, const void* in, int64_t ldi, void* out, in
 
 void transpose_tile(const void* in, int64_t ldi, void* out, int64_t ldo, int64_t rows, int64_t cols,
                     size_t elem_size) {
-  tile_any(g_tiles, in, ldi, out, ldo, rows, cols, elem_size);
+  static const TileSet best = tile_set(best_isa());  // chosen once, on first use
+  tile_any(best, in, ldi, out, ldo, rows, cols, elem_size);
 }
 
 }  // namespace ferry::ep::cpu::simd
