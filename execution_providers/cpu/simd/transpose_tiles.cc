@@ -327,6 +327,88 @@ __attribute__((target("avx2"))) void block8_avx2(const uint32_t* in, int64_t ldi
   for (int i = 0; i < 8; ++i) _mm256_storeu_ps(reinterpret_cast<float*>(out + i * ldo), t[i]);
 }
 
+/// 1- and 2-byte elements (ES bytes) with 2-4 rows into a contiguous output (ldo == rows), and
+/// 2-4 columns of a contiguous input (ldi == cols), e.g. uint8 images NCHW <-> NHWC: each output
+/// vector is the OR of one byte shuffle (pshufb) of every input vector of a 16-byte step; the
+/// tail goes element by element.
+template <typename T, int R>
+__attribute__((target("ssse3"))) void interleave_ssse3(const T* in, int64_t ldi, T* out, int64_t cols) {
+  constexpr int ES = sizeof(T), V = 16 / ES;
+  alignas(16) uint8_t mask[R][R][16];  // [output vector][row][byte]
+  for (int k = 0; k < R; ++k)
+    for (int j = 0; j < R; ++j)
+      for (int b = 0; b < 16; ++b) {
+        const int m = V * k + b / ES;
+        mask[k][j][b] = m % R == j ? static_cast<uint8_t>((m / R) * ES + b % ES) : 0x80;
+      }
+  int64_t c0 = 0;
+  for (; c0 + V <= cols; c0 += V) {
+    __m128i v[R];
+#pragma GCC unroll 4
+    for (int j = 0; j < R; ++j) v[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + j * ldi + c0));
+#pragma GCC unroll 4
+    for (int k = 0; k < R; ++k) {
+      __m128i acc = _mm_shuffle_epi8(v[0], _mm_load_si128(reinterpret_cast<const __m128i*>(mask[k][0])));
+#pragma GCC unroll 4
+      for (int j = 1; j < R; ++j)
+        acc = _mm_or_si128(acc, _mm_shuffle_epi8(v[j], _mm_load_si128(reinterpret_cast<const __m128i*>(mask[k][j]))));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c0 * R + V * k), acc);
+    }
+  }
+  for (; c0 < cols; ++c0)
+    for (int r = 0; r < R; ++r) out[c0 * R + r] = in[r * ldi + c0];
+}
+
+template <typename T, int C>
+__attribute__((target("ssse3"))) void deinterleave_ssse3(const T* in, T* out, int64_t ldo, int64_t rows) {
+  constexpr int ES = sizeof(T), V = 16 / ES;
+  alignas(16) uint8_t mask[C][C][16];  // [output column][input vector][byte]
+  for (int c = 0; c < C; ++c)
+    for (int j = 0; j < C; ++j)
+      for (int b = 0; b < 16; ++b) {
+        const int m = (b / ES) * C + c;
+        mask[c][j][b] = m / V == j ? static_cast<uint8_t>((m % V) * ES + b % ES) : 0x80;
+      }
+  int64_t r0 = 0;
+  for (; r0 + V <= rows; r0 += V) {
+    __m128i v[C];
+#pragma GCC unroll 4
+    for (int j = 0; j < C; ++j) v[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + r0 * C + V * j));
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      __m128i acc = _mm_shuffle_epi8(v[0], _mm_load_si128(reinterpret_cast<const __m128i*>(mask[c][0])));
+#pragma GCC unroll 4
+      for (int j = 1; j < C; ++j)
+        acc = _mm_or_si128(acc, _mm_shuffle_epi8(v[j], _mm_load_si128(reinterpret_cast<const __m128i*>(mask[c][j]))));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c * ldo + r0), acc);
+    }
+  }
+  for (; r0 < rows; ++r0)
+    for (int c = 0; c < C; ++c) out[c * ldo + r0] = in[r0 * C + c];
+}
+
+/// The SSSE3 shuffles above where they apply (2-4 rows or columns, contiguous), else Blocks.
+template <typename T, int64_t B, void (*Block)(const T*, int64_t, T*, int64_t)>
+void tile_small_x86(const T* in, int64_t ldi, T* out, int64_t ldo, int64_t rows, int64_t cols) {
+  if (ldo == rows && rows <= cols) {
+    switch (rows) {
+      case 2: return interleave_ssse3<T, 2>(in, ldi, out, cols);
+      case 3: return interleave_ssse3<T, 3>(in, ldi, out, cols);
+      case 4: return interleave_ssse3<T, 4>(in, ldi, out, cols);
+      default: break;
+    }
+  }
+  if (ldi == cols && cols < rows) {
+    switch (cols) {
+      case 2: return deinterleave_ssse3<T, 2>(in, out, ldo, rows);
+      case 3: return deinterleave_ssse3<T, 3>(in, out, ldo, rows);
+      case 4: return deinterleave_ssse3<T, 4>(in, out, ldo, rows);
+      default: break;
+    }
+  }
+  tile_blocks<T, B, Block>(in, ldi, out, ldo, rows, cols);
+}
+
 /// Full 16x16 block of bytes (SSE2, every x86-64 CPU has it).
 void block16_epi8_sse2(const uint8_t* in, int64_t ldi, uint8_t* out, int64_t ldo) {
   __m128i r[16], a[16];
@@ -384,9 +466,10 @@ bool isa_supported(TileIsa isa) {
 TileSet tile_set(TileIsa isa) {
 #ifdef FERRY_TILE_X86
   if (isa == TileIsa::kAvx512)
-    return {tile_blocks<uint8_t, 16, block16_epi8_sse2>, tile_blocks<uint16_t, 16, block16_epi16_avx2>, tile4_avx512};
+    return {tile_small_x86<uint8_t, 16, block16_epi8_sse2>, tile_small_x86<uint16_t, 16, block16_epi16_avx2>,
+            tile4_avx512};
   if (isa == TileIsa::kAvx2)
-    return {tile_blocks<uint8_t, 16, block16_epi8_sse2>, tile_blocks<uint16_t, 16, block16_epi16_avx2>,
+    return {tile_small_x86<uint8_t, 16, block16_epi8_sse2>, tile_small_x86<uint16_t, 16, block16_epi16_avx2>,
             tile_blocks<uint32_t, 8, block8_avx2>};
   return {tile_blocks<uint8_t, 16, block16_epi8_sse2>, tile_portable<uint16_t>, tile_portable<uint32_t>};
 #else
