@@ -1,6 +1,7 @@
 // Implementation of simd/transpose_tiles.h. The x86 variants are compiled with per-function
 // target attributes and picked by __builtin_cpu_supports, so the build's -march does not matter.
-// Every variant walks the tile in 64x64 macro blocks (in L1: 16 KB read, 16 KB written for
+// Tiles with a long and a short side (2-6) go through shuffles of whole vectors; the others
+// are walked in 64x64 macro blocks (in L1: 16 KB read, 16 KB written for
 // 4-byte elements), and inside them in register-sized micro blocks, so each loaded and stored
 // cache line is used whole before it leaves L1.
 //

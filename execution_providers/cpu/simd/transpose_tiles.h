@@ -1,9 +1,9 @@
 // 2-D tile transposes for the Transpose kernel: out[c * ldo + r] = in[r * ldi + c] for r < rows,
 // c < cols, on elements of elem_size bytes (copied as bits; 1, 2, 4, 8 and 16 are fast). Register
-// transposes, chosen once at load from the CPU (never from -march): 4-byte elements AVX-512 16x16
-// blocks (permute chains for 2-6 rows or columns) or AVX2 8x8, 2-byte AVX2 16x16, 1-byte SSE2
-// 16x16; other sizes, and CPUs without those, a portable blocked loop. Edges of any size are
-// handled. in and out must not overlap. Strides are in elements.
+// transposes, chosen once from the CPU (never from -march): 4-byte elements AVX-512 16x16 blocks
+// (permute chains for 2-6 rows or columns) or AVX2 8x8; 2-byte AVX2 16x16 and 1-byte SSE2 16x16
+// (SSSE3 byte shuffles for 2-4 rows or columns); other sizes, and CPUs without those, a portable
+// blocked loop. Edges of any size are handled. in and out must not overlap. Strides in elements.
 #pragma once
 
 #include <cstddef>
