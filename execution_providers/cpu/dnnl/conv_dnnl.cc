@@ -30,6 +30,8 @@ constexpr int64_t kBrgconv1dMinWidth = 128;
 constexpr int kMaxCandidates = 8;
 /// Floats in one AVX-512 register: brgconv_1x1's output-channel block.
 constexpr int64_t kAvx512Floats = 16;
+/// The largest output channel count for which preferred_implementation() may leave brgconv_1x1.
+constexpr int64_t kNarrowPointwiseMaxChannels = 96;
 
 /// What preferred_implementation() looks at besides oneDNN's first choice.
 struct ConvShape {
@@ -81,17 +83,22 @@ std::vector<int64_t> primitive_key(const std::vector<int64_t>& x_dims, const std
 /// - brdgmm_dw (depthwise) creates no faster than jit_dw:<isa>, and jit_dw ran the zoo's 26
 ///   distinct depthwise convs (3x3 to 7x7, stride 1 and 2, 7x7 to 112x112 outputs) in 15% less
 ///   time summed (up to 40% less on one, at most 8% more on three).
-/// - brgconv_1x1:avx512_core with an output channel count M that is not a multiple of 16 (its
-///   channel block, AVX-512's float width): jit_1x1:avx2 (8-wide blocks) ran
-///   every such pointwise conv of the zoo (M = 2, 24, 40, 84; 20x20 to 256x256, no activation)
-///   in 8-46% less time (interleaved minima, one thread) and creates in ~0.1 ms instead of 0.2-0.5.
-///   With M a multiple of 16 the two were within noise, so brgconv_1x1 is kept there.
+/// - brgconv_1x1:avx512_core computes output channels in blocks of 16 (AVX-512's float width);
+///   jit_1x1:avx2 in blocks of 8. For a small M that 8-wide blocks cover with less padding
+///   (M % 16 in 1..8, M <= 96), jit_1x1:avx2 ran every such pointwise conv of the zoo (M = 2, 24,
+///   40, 84; 20x20 to 256x256) and synthetic ones (M = 8, 18, 20, 56, 72) in 6-46% less time,
+///   1 and 2 threads (interleaved minima, no activation), and creates in ~0.1 ms instead of
+///   0.2-0.5. Outside that class it was not faster: M % 16 in 9..15 (12, 110) within +-7%, larger
+///   M (100 to 1001) from 4% faster to 30% slower (fewer registers), M % 16 == 0 within noise.
+///   With a fused SiLU the zoo's such convs ran 3-20% faster, one (96->24) 21% slower once.
 std::string preferred_implementation(const std::string& first, const ConvShape& shape) {
   const auto isa = [&](const char* prefix) { return first.substr(std::strlen(prefix)); };
   if (first.rfind("brgconv:", 0) == 0 && shape.spatial_rank == 1 && shape.out_width >= kBrgconv1dMinWidth)
     return "jit:" + isa("brgconv:");
   if (first.rfind("brdgmm_dw:", 0) == 0) return "jit_dw:" + isa("brdgmm_dw:");
-  if (first == "brgconv_1x1:avx512_core" && shape.groups == 1 && shape.out_channels % kAvx512Floats != 0)
+  const int64_t tail = shape.out_channels % kAvx512Floats;
+  if (first == "brgconv_1x1:avx512_core" && shape.groups == 1 && tail != 0 && tail <= kAvx512Floats / 2 &&
+      shape.out_channels <= kNarrowPointwiseMaxChannels)
     return "jit_1x1:avx2";
   return {};
 }
