@@ -138,6 +138,15 @@ SHAPES = [
     ("depthwise_7x7", (1, 40, 17, 19), (40, 1, 7, 7), {"group": 40, "pads": [3, 3, 3, 3]}),
     ("3d", (1, 8, 6, 7, 8), (16, 8, 3, 3, 3), {"pads": [1, 1, 1, 1, 1, 1], "strides": [1, 2, 1]}),
     ("3d_group", (1, 8, 5, 6, 6), (8, 2, 2, 2, 2), {"group": 4}),
+    # Pointwise with M % 16 in 1..8 and M <= 96 (conv_dnnl.cc prefers jit_1x1:avx2 over
+    # brgconv_1x1 there), batch 1 and 3; and beside that class (M % 16 = 13 or 4 with M = 100,
+    # stride 2, pads, groups), which keeps oneDNN's first choice.
+    ("pw_m84", (1, 64, 20, 20), (84, 64, 1, 1), {}),
+    ("pw_m2_b3", (3, 24, 17, 9), (2, 24, 1, 1), {}),
+    ("pw_m100", (1, 32, 6, 7), (100, 32, 1, 1), {}),
+    ("pw_m24_s2", (1, 40, 15, 15), (24, 40, 1, 1), {"strides": [2, 2]}),
+    ("pw_m13_pads", (1, 19, 7, 7), (13, 19, 1, 1), {"pads": [1, 0, 0, 1]}),
+    ("pw_m40_group2", (1, 32, 9, 9), (40, 16, 1, 1), {"group": 2}),
 ]
 
 
@@ -179,7 +188,7 @@ def test_changing_shapes(op, threads):
 
 
 FUSED = [s for s in SHAPES if s[0] in ("c64_3x3", "c17_odd", "depthwise_c32", "depthwise_s2", "1d", "1d_long_s2", "1d_long_depthwise", "3d",
-                                        "group4")]
+                                        "group4", "pw_m84", "pw_m2_b3", "pw_m24_s2")]
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -14,7 +14,8 @@
 // (oneDNN nwc / nhwc / ndhwc), used directly without reorders.
 //
 // Implementation: the first oneDNN offers, except where its creation is known to cost far more
-// than the next candidate's for about the same run time (conv_dnnl.cc, preferred_implementation).
+// than the next candidate's for about the same run time, or another candidate measured faster on
+// a class of shapes (conv_dnnl.cc, preferred_implementation).
 //
 // Precision: float32, or bfloat16 operands with float32 accumulation and output when the session
 // asked for it (dnnl_rt::compute_type: "session.compute_precision" = bf16 on a CPU with bf16).
