@@ -13,6 +13,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
 
 namespace ferry::ep::cpu::rnn {
 namespace {
@@ -270,6 +273,50 @@ void gate_gemm_parallel(const runtime::ThreadPool& pool, const float* a, int64_t
       gate_gemm(a + r0 * lda, lda, std::min(kRowChunk, rows - r0), w, blk, blk + 1, c + r0 * ldc, ldc, bias);
     }
   });
+}
+
+namespace {
+
+/// The calling thread's cached RunBuffers storage (null while a RunBuffers holds it).
+struct CachedBuffer {
+  float* data = nullptr;
+  int64_t size = 0;
+  ~CachedBuffer() { std::free(data); }
+};
+thread_local CachedBuffer cached_buffer;
+
+}  // namespace
+
+RunBuffers::RunBuffers(int64_t floats) : size_(padded(std::max<int64_t>(floats, 1))) {
+  CachedBuffer& c = cached_buffer;
+  if (c.data != nullptr && c.size >= size_) {
+    data_ = c.data;
+    size_ = c.size;
+    c.data = nullptr;
+    c.size = 0;
+    return;
+  }
+  data_ = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(size_) * sizeof(float)));
+  if (data_ == nullptr) throw std::bad_alloc();
+}
+
+RunBuffers::~RunBuffers() {
+  CachedBuffer& c = cached_buffer;
+  if (c.size >= size_) {
+    std::free(data_);
+    return;
+  }
+  std::free(c.data);
+  c.data = data_;
+  c.size = size_;
+}
+
+float* RunBuffers::take(int64_t n, bool zero) {
+  if (used_ + padded(n) > size_) throw std::logic_error("RunBuffers: more floats taken than reserved");
+  float* p = data_ + used_;
+  used_ += padded(n);
+  if (zero) std::fill_n(p, n, 0.0f);
+  return p;
 }
 
 void sigmoid_inplace(float* v, int64_t n) { simd::sigmoid(v, v, n); }
