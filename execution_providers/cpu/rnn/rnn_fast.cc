@@ -82,6 +82,52 @@ __attribute__((target("avx512f"))) void block_avx512(const BlockArgs& x) {
     }
 }
 
+/// One row over NB consecutive blocks at once (x: the first; block i's panels at x.panels + i *
+/// bstride, its columns at x.c + i * kB): NB weight streams in flight, for batch-1 recurrences
+/// whose panels come from the shared cache.
+template <int NB, int NP>
+__attribute__((target("avx512f"))) void multi_avx512(const BlockArgs& x, int64_t bstride) {
+  __m512 acc[NB][NP];
+#pragma GCC unroll 4
+  for (int i = 0; i < NB; ++i)
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < x.k; ++j) {
+    const __m512 av = _mm512_set1_ps(x.a[j]);
+    const float* row = x.panels + j * x.kstride;
+#pragma GCC unroll 4
+    for (int i = 0; i < NB; ++i)
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_fmadd_ps(av, _mm512_loadu_ps(row + i * bstride + p * kB), acc[i][p]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < NB; ++i)
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) {
+      __m512 v = acc[i][p];
+      if (x.bias) v = _mm512_add_ps(v, _mm512_loadu_ps(x.bias + i * kB + p * x.gate_stride));
+      _mm512_storeu_ps(x.c + i * kB + p * x.gate_stride, v);
+    }
+}
+
+/// multi_avx512 for nb in 2..4 blocks of `gates` in 1..4.
+void multi_blocks_avx512(const BlockArgs& x, int64_t nb, int64_t gates, int64_t bstride) {
+  switch (nb * 10 + gates) {
+    case 44: multi_avx512<4, 4>(x, bstride); break;
+    case 43: multi_avx512<4, 3>(x, bstride); break;
+    case 42: multi_avx512<4, 2>(x, bstride); break;
+    case 41: multi_avx512<4, 1>(x, bstride); break;
+    case 34: multi_avx512<3, 4>(x, bstride); break;
+    case 33: multi_avx512<3, 3>(x, bstride); break;
+    case 32: multi_avx512<3, 2>(x, bstride); break;
+    case 31: multi_avx512<3, 1>(x, bstride); break;
+    case 24: multi_avx512<2, 4>(x, bstride); break;
+    case 23: multi_avx512<2, 3>(x, bstride); break;
+    case 22: multi_avx512<2, 2>(x, bstride); break;
+    default: multi_avx512<2, 1>(x, bstride); break;
+  }
+}
+
 // ---- AVX2+FMA: two ymm per panel row; MR rows x 1 panel.
 template <int MR>
 __attribute__((target("avx2,fma"))) void panel_avx2(const BlockArgs& x) {
@@ -253,10 +299,14 @@ void gate_gemm(const float* a, int64_t lda, int64_t rows, const PackedGates& w, 
                int64_t block_end, float* c, int64_t ldc, const float* bias) {
   if (rows <= 0) return;
   const int64_t hp = w.padded_hidden();
-  for (int64_t blk = block_begin; blk < block_end; ++blk) {
-    BlockArgs x{a, lda, w.block(blk), w.k, w.gates * kB, c + blk * kB, ldc, hp, bias ? bias + blk * kB : nullptr};
-    block_gemm(x, rows, w.gates);
-  }
+  auto args = [&](int64_t blk) {
+    return BlockArgs{a, lda, w.block(blk), w.k, w.gates * kB, c + blk * kB, ldc, hp, bias ? bias + blk * kB : nullptr};
+  };
+  int64_t blk = block_begin;
+  if (rows == 1 && w.gates <= 4 && isa() == Isa::kAvx512)
+    for (int64_t nb; (nb = std::min<int64_t>(4, block_end - blk)) > 1; blk += nb)
+      multi_blocks_avx512(args(blk), nb, w.gates, w.gates * w.k * kB);
+  for (; blk < block_end; ++blk) block_gemm(args(blk), rows, w.gates);
 }
 
 void gate_gemm_parallel(const runtime::ThreadPool& pool, const float* a, int64_t lda, int64_t rows,

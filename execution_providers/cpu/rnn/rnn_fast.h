@@ -39,7 +39,9 @@ PackedGates pack_gates(const float* w, int64_t gates, int64_t hidden, int64_t k)
 
 /// For hidden-unit blocks [block_begin, block_end) and rows m < rows:
 ///   c[m*ldc + g*Hp + u] = sum_j a[m*lda + j] * W[g*hidden + u, j] (+ bias[g*Hp + u] when bias)
-/// with Hp = w.padded_hidden(); padded units get bias (or 0). Runs on the calling thread.
+/// with Hp = w.padded_hidden(); padded units get bias (or 0). Runs on the calling thread. With
+/// one row (batch-1 recurrences, bound by reading W from the shared cache) it reads up to four
+/// blocks' panels at once; every sum is accumulated in the same order either way.
 void gate_gemm(const float* a, int64_t lda, int64_t rows, const PackedGates& w, int64_t block_begin,
                int64_t block_end, float* c, int64_t ldc, const float* bias);
 
