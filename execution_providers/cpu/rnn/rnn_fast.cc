@@ -351,8 +351,10 @@ RunBuffers::RunBuffers(int64_t floats) : size_(padded(std::max<int64_t>(floats, 
 }
 
 RunBuffers::~RunBuffers() {
+  // Buffers past 64 MiB are not kept: a run that needs one costs far more than its page faults.
+  constexpr int64_t kMaxCachedFloats = int64_t{16} << 20;
   CachedBuffer& c = cached_buffer;
-  if (c.size >= size_) {
+  if (c.size >= size_ || size_ > kMaxCachedFloats) {
     std::free(data_);
     return;
   }

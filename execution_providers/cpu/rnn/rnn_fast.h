@@ -79,7 +79,7 @@ inline void apply_fast(const Activation& act, float* v, int64_t n) {
 
 /// Per-run float arrays of a recurrent kernel, carved from one buffer reused across runs: the
 /// calling thread's cached buffer when it is free and large enough, else a fresh one (cached on
-/// destruction when larger than the cached one). A fresh large allocation every run would come
+/// destruction when larger than the cached one and at most 64 MiB). A fresh large allocation every run would come
 /// from mmap and fault its pages in each run, or not, depending on the process's malloc history
 /// (glibc raises its mmap threshold as it frees): run times would then differ by session.
 class RunBuffers {
