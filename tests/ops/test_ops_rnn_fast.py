@@ -207,3 +207,54 @@ def test_activation_range():
         xd = x.astype(np.float64)
         ref = np.tanh(xd) if act == "Tanh" else 1 / (1 + np.exp(-xd))
         np.testing.assert_allclose(got, ref, rtol=2e-6, atol=1e-7, err_msg=act)
+
+
+def dynamic_seq_model(op, hidden, inp, seed):
+    """A constant-weight bidirectional `op` whose X has a free sequence length; returns the
+    serialized model and a feed maker seq -> {"X": ...}."""
+    arrays, names, consts = make_case(op, 2, 2, inp, hidden, 2, True, seed=seed)
+    n_out = 3 if op == "LSTM" else 2
+    x = helper.make_tensor_value_info("X", 1, ["seq", 2, inp])
+    inits = [numpy_helper.from_array(arrays[n], n) for n in names if n in consts]
+    outs = [helper.make_tensor_value_info(f"o{i}", 1, None) for i in range(n_out)]
+    extra = {"linear_before_reset": 1} if op == "GRU" else {}
+    node = helper.make_node(op, names, [o.name for o in outs], hidden_size=hidden, direction="bidirectional", **extra)
+    model = helper.make_model(helper.make_graph([node], "g", [x], outs, initializer=inits),
+                              opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    rng = np.random.default_rng(zlib.crc32(seed.encode()) + 1)
+    return model.SerializeToString(), lambda seq: {"X": rng.standard_normal((seq, 2, inp)).astype(F32)}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_run_buffers_reused_across_runs_and_kernels(threads):
+    """The per-run arrays come from a per-thread buffer kept between runs (RunBuffers): runs whose
+    sizes grow and shrink, of three kernels in turn, each match onnxruntime (stale contents of an
+    earlier, larger or different run must not leak into a later one)."""
+    cases = [dynamic_seq_model(op, hidden, 5, f"reuse{op}") for op, hidden in [("GRU", 40), ("LSTM", 33), ("RNN", 70)]]
+    so = ferry.SessionOptions()
+    so.intra_op_num_threads = threads
+    sessions = [(ferry.InferenceSession(m, so), ort.InferenceSession(m, providers=["CPUExecutionProvider"]), mk)
+                for m, mk in cases]
+    for seq in [9, 2, 17, 1, 9]:
+        for fs, os_, mk in sessions:
+            feed = mk(seq)
+            for g, e in zip(fs.run(None, feed), os_.run(None, feed)):
+                np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5, err_msg=f"seq {seq}")
+
+
+def test_run_buffers_concurrent_runs():
+    """Several Python threads run one session at once: each run's arrays are its own."""
+    import concurrent.futures
+
+    model, mk = dynamic_seq_model("GRU", 48, 6, "concurrent")
+    sess = ferry.InferenceSession(model)
+    ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    feeds = [mk(seq) for seq in [3, 11, 6, 14, 1, 8, 5, 12]]
+    want = [ref.run(None, f) for f in feeds]
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        for _ in range(5):
+            got = list(ex.map(lambda f: sess.run(None, f), feeds))
+            for gs, es in zip(got, want):
+                for g, e in zip(gs, es):
+                    np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)

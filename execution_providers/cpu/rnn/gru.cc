@@ -114,19 +114,22 @@ class Gru final : public Kernel {
     const int64_t rows = g.seq * B;
     struct Direction {
       bool reverse;
-      std::vector<float> xw, hr, rbh, rh, h[2];  // h[s % 2]: the state time step s reads
+      float *xw, *hr, *rbh, *rh, *h[2];  // h[s % 2]: the state time step s reads
     };
     std::vector<Direction> dirs(static_cast<size_t>(g.dirs));
+    const int64_t per_dir = RunBuffers::padded(rows * ldx) + RunBuffers::padded(B * ldx) + RunBuffers::padded(H) +
+                            3 * RunBuffers::padded(B * H);
+    RunBuffers buffers(g.dirs * per_dir);
     std::vector<float> bias(static_cast<size_t>(ldx));
     for (int64_t d = 0; d < g.dirs; ++d) {
       Direction& dir = dirs[static_cast<size_t>(d)];
       dir.reverse = attrs_.direction == "reverse" || d == 1;
-      dir.xw.resize(static_cast<size_t>(rows * ldx));
-      dir.hr.resize(static_cast<size_t>(B * ldx));
-      dir.rbh.assign(static_cast<size_t>(H), 0.0f);
-      dir.rh.resize(static_cast<size_t>(B * H));
-      dir.h[0].resize(static_cast<size_t>(B * H));
-      dir.h[1].resize(static_cast<size_t>(B * H));
+      dir.xw = buffers.take(rows * ldx, false);  // every element written by the projection
+      dir.hr = buffers.take(B * ldx);
+      dir.rbh = buffers.take(H);
+      dir.rh = buffers.take(B * H);
+      dir.h[0] = buffers.take(B * H);
+      dir.h[1] = buffers.take(B * H);
       // Input-side bias: Wb for every gate, plus Rb where it is not inside the reset product.
       std::fill(bias.begin(), bias.end(), 0.0f);
       if (b) {
@@ -135,14 +138,14 @@ class Gru final : public Kernel {
           bias[(i / H) * hp + i % H] = pb[i] + (i < 2 * H || !lbr ? pb[3 * H + i] : 0.0f);
         for (int64_t i = 0; i < H; ++i) dir.rbh[i] = pb[5 * H + i];
       }
-      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw.data(), ldx, bias.data());
+      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw, ldx, bias.data());
       for (int64_t bi = 0; bi < B; ++bi)
         for (int64_t i = 0; i < H; ++i) dir.h[0][bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
     }
     // z and r for units [a, a+n) of active rows, in hr's z and r columns (ld 3*hp).
     auto zr_gates = [&](Direction& dir, const auto& act, int64_t s, int64_t bi, int64_t a, int64_t n) {
-      const float* xr = dir.xw.data() + g.x_row(g.time(s, bi, dir.reverse), bi) * ldx + a;
-      float* z = dir.hr.data() + bi * ldx + a;
+      const float* xr = dir.xw + g.x_row(g.time(s, bi, dir.reverse), bi) * ldx + a;
+      float* z = dir.hr + bi * ldx + a;
       float* r = z + hp;
       for (int64_t i = 0; i < n; ++i) {
         z[i] += xr[i];
@@ -156,10 +159,10 @@ class Gru final : public Kernel {
     // Candidate (in cand, already holding its recurrent part) and the new state.
     auto finish = [&](Direction& dir, int64_t d, int64_t s, int64_t bi, int64_t a, int64_t n, float* cand) {
       const int64_t t = g.time(s, bi, dir.reverse);
-      const float* xh = dir.xw.data() + g.x_row(t, bi) * ldx + 2 * hp + a;
-      const float* z = dir.hr.data() + bi * ldx + a;
-      const float* hp_row = dir.h[s % 2].data() + bi * H + a;
-      float* hn = dir.h[(s + 1) % 2].data() + bi * H + a;
+      const float* xh = dir.xw + g.x_row(t, bi) * ldx + 2 * hp + a;
+      const float* z = dir.hr + bi * ldx + a;
+      const float* hp_row = dir.h[s % 2] + bi * H + a;
+      float* hn = dir.h[(s + 1) % 2] + bi * H + a;
       for (int64_t i = 0; i < n; ++i) cand[i] += xh[i];
       clip_values(cand, n, attrs_);
       apply_fast(attrs_.activations[d][1], cand, n);
@@ -170,16 +173,16 @@ class Gru final : public Kernel {
       run_recurrence(pool, g.seq, g.dirs, blocks, block_cost_ns(pr.dirs[0][0], B),
                      [&](int64_t s, int64_t d, int64_t u0, int64_t u1) {
         Direction& dir = dirs[static_cast<size_t>(d)];
-        const std::vector<float>& h_prev = dir.h[s % 2];
-        gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, dir.hr.data(), ldx, nullptr);
+        const float* h_prev = dir.h[s % 2];
+        gate_gemm(h_prev, H, B, pr.dirs[d][0], u0, u1, dir.hr, ldx, nullptr);
         const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
         for (int64_t bi = 0; bi < B && n > 0; ++bi) {
           if (s >= g.lengths[bi]) {
-            std::copy_n(h_prev.data() + bi * H + a, n, dir.h[(s + 1) % 2].data() + bi * H + a);
+            std::copy_n(h_prev + bi * H + a, n, dir.h[(s + 1) % 2] + bi * H + a);
             continue;
           }
           zr_gates(dir, attrs_.activations[d], s, bi, a, n);
-          float* r = dir.hr.data() + bi * ldx + hp + a;
+          float* r = dir.hr + bi * ldx + hp + a;
           float* cand = r + hp;
           for (int64_t i = 0; i < n; ++i) cand[i] = r[i] * (cand[i] + dir.rbh[a + i]);
           finish(dir, d, s, bi, a, n, cand);
@@ -191,36 +194,36 @@ class Gru final : public Kernel {
       run_recurrence(pool, 2 * g.seq, g.dirs, blocks, cost, [&](int64_t step, int64_t d, int64_t u0, int64_t u1) {
         Direction& dir = dirs[static_cast<size_t>(d)];
         const int64_t s = step / 2;
-        const std::vector<float>& h_prev = dir.h[s % 2];
+        const float* h_prev = dir.h[s % 2];
         const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
         if (step % 2 == 0) {
-          gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, dir.hr.data(), ldx, nullptr);
+          gate_gemm(h_prev, H, B, pr.dirs[d][0], u0, u1, dir.hr, ldx, nullptr);
           for (int64_t bi = 0; bi < B && n > 0; ++bi) {
-            float* rhr = dir.rh.data() + bi * H + a;
+            float* rhr = dir.rh + bi * H + a;
             if (s >= g.lengths[bi]) {
               std::fill_n(rhr, n, 0.0f);
               continue;
             }
             zr_gates(dir, attrs_.activations[d], s, bi, a, n);
-            const float* r = dir.hr.data() + bi * ldx + hp + a;
+            const float* r = dir.hr + bi * ldx + hp + a;
             for (int64_t i = 0; i < n; ++i) rhr[i] = r[i] * h_prev[bi * H + a + i];
           }
           return;
         }
-        gate_gemm(dir.rh.data(), H, B, pr.dirs[d][1], u0, u1, dir.hr.data() + 2 * hp, ldx, nullptr);
+        gate_gemm(dir.rh, H, B, pr.dirs[d][1], u0, u1, dir.hr + 2 * hp, ldx, nullptr);
         for (int64_t bi = 0; bi < B && n > 0; ++bi) {
           if (s >= g.lengths[bi]) {
-            std::copy_n(h_prev.data() + bi * H + a, n, dir.h[(s + 1) % 2].data() + bi * H + a);
+            std::copy_n(h_prev + bi * H + a, n, dir.h[(s + 1) % 2] + bi * H + a);
             continue;
           }
-          finish(dir, d, s, bi, a, n, dir.hr.data() + bi * ldx + 2 * hp + a);
+          finish(dir, d, s, bi, a, n, dir.hr + bi * ldx + 2 * hp + a);
         }
       });
     }
     if (out.y_h)
       for (int64_t d = 0; d < g.dirs; ++d)
         for (int64_t bi = 0; bi < B; ++bi)
-          write_final_state(out.y_h + g.state_offset(d, bi), dirs[static_cast<size_t>(d)].h[g.seq % 2].data() + bi * H,
+          write_final_state(out.y_h + g.state_offset(d, bi), dirs[static_cast<size_t>(d)].h[g.seq % 2] + bi * H,
                             H, g, bi);
   }
 

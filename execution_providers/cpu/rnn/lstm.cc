@@ -132,26 +132,29 @@ class Lstm final : public Kernel {
     const int64_t rows = g.seq * B;
     struct Direction {
       bool reverse;
-      std::vector<float> xw, gates, peep, c, h[2];  // h[s % 2]: the state step s reads
+      float *xw, *gates, *peep, *c, *h[2];  // h[s % 2]: the state step s reads
     };
     std::vector<Direction> dirs(static_cast<size_t>(g.dirs));
+    const int64_t per_dir = RunBuffers::padded(rows * ldg) + RunBuffers::padded(B * ldg) + RunBuffers::padded(3 * H) +
+                            3 * RunBuffers::padded(B * H);
+    RunBuffers buffers(g.dirs * per_dir);
     std::vector<float> bias(static_cast<size_t>(ldg));
     for (int64_t d = 0; d < g.dirs; ++d) {
       Direction& dir = dirs[static_cast<size_t>(d)];
       dir.reverse = attrs_.direction == "reverse" || d == 1;
-      dir.xw.resize(static_cast<size_t>(rows * ldg));
-      dir.gates.resize(static_cast<size_t>(B * ldg));
-      dir.peep.assign(static_cast<size_t>(3 * H), 0.0f);
-      dir.c.resize(static_cast<size_t>(B * H));
-      dir.h[0].resize(static_cast<size_t>(B * H));
-      dir.h[1].resize(static_cast<size_t>(B * H));
+      dir.xw = buffers.take(rows * ldg, false);  // every element written by the projection
+      dir.gates = buffers.take(B * ldg);
+      dir.peep = buffers.take(3 * H);
+      dir.c = buffers.take(B * H);
+      dir.h[0] = buffers.take(B * H);
+      dir.h[1] = buffers.take(B * H);
       std::fill(bias.begin(), bias.end(), 0.0f);
       if (b)
         for (int64_t gi = 0; gi < 4; ++gi)
           for (int64_t i = 0; i < H; ++i)
             bias[gi * hp + i] = b->data<float>()[d * 8 * H + gi * H + i] + b->data<float>()[d * 8 * H + 4 * H + gi * H + i];
-      if (p) std::copy_n(p->data<float>() + d * 3 * H, 3 * H, dir.peep.begin());
-      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw.data(), ldg, bias.data());
+      if (p) std::copy_n(p->data<float>() + d * 3 * H, 3 * H, dir.peep);
+      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw, ldg, bias.data());
       for (int64_t bi = 0; bi < B; ++bi)
         for (int64_t i = 0; i < H; ++i) {
           dir.h[0][bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
@@ -161,26 +164,26 @@ class Lstm final : public Kernel {
     const double cost = block_cost_ns(pr.dirs[0][0], B);
     run_recurrence(pool, g.seq, g.dirs, blocks, cost, [&](int64_t s, int64_t d, int64_t u0, int64_t u1) {
       Direction& dir = dirs[static_cast<size_t>(d)];
-      const std::vector<float>& h_prev = dir.h[s % 2];
-      std::vector<float>& h_next = dir.h[(s + 1) % 2];
+      const float* h_prev = dir.h[s % 2];
+      float* h_next = dir.h[(s + 1) % 2];
       const auto& act = attrs_.activations[d];
-      gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, dir.gates.data(), ldg, nullptr);
+      gate_gemm(h_prev, H, B, pr.dirs[d][0], u0, u1, dir.gates, ldg, nullptr);
       const int64_t a = u0 * PackedGates::kBlock, n = std::min(u1 * PackedGates::kBlock, H) - a;
       if (n <= 0) return;
       for (int64_t bi = 0; bi < B; ++bi) {
-        float* hn = h_next.data() + bi * H + a;
+        float* hn = h_next + bi * H + a;
         if (s >= g.lengths[bi]) {
-          std::copy_n(h_prev.data() + bi * H + a, n, hn);
+          std::copy_n(h_prev + bi * H + a, n, hn);
           continue;
         }
         const int64_t t = g.time(s, bi, dir.reverse);
-        const float* xr = dir.xw.data() + g.x_row(t, bi) * ldg + a;
-        float* gi = dir.gates.data() + bi * ldg + a;
+        const float* xr = dir.xw + g.x_row(t, bi) * ldg + a;
+        float* gi = dir.gates + bi * ldg + a;
         float* go = gi + hp;
         float* gf = gi + 2 * hp;
         float* gc = gi + 3 * hp;
-        float* cs = dir.c.data() + bi * H + a;
-        const float* pi = dir.peep.data() + a;
+        float* cs = dir.c + bi * H + a;
+        const float* pi = dir.peep + a;
         const float* po = pi + H;
         const float* pf = pi + 2 * H;
         for (int64_t i = 0; i < n; ++i) {
@@ -212,8 +215,8 @@ class Lstm final : public Kernel {
     for (int64_t d = 0; d < g.dirs; ++d) {
       const Direction& dir = dirs[static_cast<size_t>(d)];
       for (int64_t bi = 0; bi < B; ++bi) {
-        if (out.y_h) write_final_state(out.y_h + g.state_offset(d, bi), dir.h[g.seq % 2].data() + bi * H, H, g, bi);
-        if (out.y_c) write_final_state(out.y_c + g.state_offset(d, bi), dir.c.data() + bi * H, H, g, bi);
+        if (out.y_h) write_final_state(out.y_h + g.state_offset(d, bi), dir.h[g.seq % 2] + bi * H, H, g, bi);
+        if (out.y_c) write_final_state(out.y_c + g.state_offset(d, bi), dir.c + bi * H, H, g, bi);
       }
     }
   }

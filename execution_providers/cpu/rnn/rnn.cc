@@ -165,40 +165,42 @@ class Rnn final : public Kernel {
     const int64_t rows = g.seq * B;
     struct Direction {
       bool reverse;
-      std::vector<float> xw, gates, h[2];  // h[s % 2]: the state step s reads
+      float *xw, *gates, *h[2];  // h[s % 2]: the state step s reads
     };
     std::vector<Direction> dirs(static_cast<size_t>(g.dirs));
+    const int64_t per_dir = RunBuffers::padded(rows * hp) + RunBuffers::padded(B * hp) + 2 * RunBuffers::padded(B * H);
+    RunBuffers buffers(g.dirs * per_dir);
     std::vector<float> bias(static_cast<size_t>(hp));
     for (int64_t d = 0; d < g.dirs; ++d) {
       Direction& dir = dirs[static_cast<size_t>(d)];
       dir.reverse = attrs_.direction == "reverse" || d == 1;
-      dir.xw.resize(static_cast<size_t>(rows * hp));
-      dir.gates.resize(static_cast<size_t>(B * hp));
-      dir.h[0].resize(static_cast<size_t>(B * H));
-      dir.h[1].resize(static_cast<size_t>(B * H));
+      dir.xw = buffers.take(rows * hp, false);  // every element written by the projection
+      dir.gates = buffers.take(B * hp);
+      dir.h[0] = buffers.take(B * H);
+      dir.h[1] = buffers.take(B * H);
       std::fill(bias.begin(), bias.end(), 0.0f);
       if (b)
         for (int64_t i = 0; i < H; ++i) bias[i] = b->data<float>()[d * 2 * H + i] + b->data<float>()[d * 2 * H + H + i];
-      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw.data(), hp, bias.data());
+      gate_gemm_parallel(pool, in.t[0]->data<float>(), g.input, rows, pw.dirs[d][0], dir.xw, hp, bias.data());
       for (int64_t bi = 0; bi < B; ++bi)
         for (int64_t i = 0; i < H; ++i) dir.h[0][bi * H + i] = h0 ? h0->data<float>()[g.state_offset(d, bi) + i] : 0.0f;
     }
     run_recurrence(pool, g.seq, g.dirs, blocks, block_cost_ns(pr.dirs[0][0], B),
                    [&](int64_t s, int64_t d, int64_t u0, int64_t u1) {
       Direction& dir = dirs[static_cast<size_t>(d)];
-      const std::vector<float>& h_prev = dir.h[s % 2];
-      std::vector<float>& h_next = dir.h[(s + 1) % 2];
-      gate_gemm(h_prev.data(), H, B, pr.dirs[d][0], u0, u1, dir.gates.data(), hp, nullptr);
+      const float* h_prev = dir.h[s % 2];
+      float* h_next = dir.h[(s + 1) % 2];
+      gate_gemm(h_prev, H, B, pr.dirs[d][0], u0, u1, dir.gates, hp, nullptr);
       const int64_t a = u0 * kB, n = std::min(u1 * kB, H) - a;
       for (int64_t bi = 0; bi < B && n > 0; ++bi) {
-        float* hn = h_next.data() + bi * H + a;
+        float* hn = h_next + bi * H + a;
         if (s >= g.lengths[bi]) {
-          std::copy_n(h_prev.data() + bi * H + a, n, hn);
+          std::copy_n(h_prev + bi * H + a, n, hn);
           continue;
         }
         const int64_t t = g.time(s, bi, dir.reverse);
-        const float* xr = dir.xw.data() + g.x_row(t, bi) * hp + a;
-        const float* gr = dir.gates.data() + bi * hp + a;
+        const float* xr = dir.xw + g.x_row(t, bi) * hp + a;
+        const float* gr = dir.gates + bi * hp + a;
         for (int64_t i = 0; i < n; ++i) hn[i] = gr[i] + xr[i];
         clip_values(hn, n, attrs_);
         apply_fast(attrs_.activations[d][0], hn, n);
@@ -208,7 +210,7 @@ class Rnn final : public Kernel {
     if (out.y_h)
       for (int64_t d = 0; d < g.dirs; ++d)
         for (int64_t bi = 0; bi < B; ++bi)
-          write_final_state(out.y_h + g.state_offset(d, bi), dirs[static_cast<size_t>(d)].h[g.seq % 2].data() + bi * H,
+          write_final_state(out.y_h + g.state_offset(d, bi), dirs[static_cast<size_t>(d)].h[g.seq % 2] + bi * H,
                             H, g, bi);
   }
 

@@ -13,6 +13,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
 
 namespace ferry::ep::cpu::rnn {
 namespace {
@@ -77,6 +80,52 @@ __attribute__((target("avx512f"))) void block_avx512(const BlockArgs& x) {
       if (x.bias) v = _mm512_add_ps(v, _mm512_loadu_ps(x.bias + p * x.gate_stride));
       _mm512_storeu_ps(x.c + m * x.ldc + p * x.gate_stride, v);
     }
+}
+
+/// One row over NB consecutive blocks at once (x: the first; block i's panels at x.panels + i *
+/// bstride, its columns at x.c + i * kB): NB weight streams in flight, for batch-1 recurrences
+/// whose panels come from the shared cache.
+template <int NB, int NP>
+__attribute__((target("avx512f"))) void multi_avx512(const BlockArgs& x, int64_t bstride) {
+  __m512 acc[NB][NP];
+#pragma GCC unroll 4
+  for (int i = 0; i < NB; ++i)
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < x.k; ++j) {
+    const __m512 av = _mm512_set1_ps(x.a[j]);
+    const float* row = x.panels + j * x.kstride;
+#pragma GCC unroll 4
+    for (int i = 0; i < NB; ++i)
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_fmadd_ps(av, _mm512_loadu_ps(row + i * bstride + p * kB), acc[i][p]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < NB; ++i)
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) {
+      __m512 v = acc[i][p];
+      if (x.bias) v = _mm512_add_ps(v, _mm512_loadu_ps(x.bias + i * kB + p * x.gate_stride));
+      _mm512_storeu_ps(x.c + i * kB + p * x.gate_stride, v);
+    }
+}
+
+/// multi_avx512 for nb in 2..4 blocks of `gates` in 1..4.
+void multi_blocks_avx512(const BlockArgs& x, int64_t nb, int64_t gates, int64_t bstride) {
+  switch (nb * 10 + gates) {
+    case 44: multi_avx512<4, 4>(x, bstride); break;
+    case 43: multi_avx512<4, 3>(x, bstride); break;
+    case 42: multi_avx512<4, 2>(x, bstride); break;
+    case 41: multi_avx512<4, 1>(x, bstride); break;
+    case 34: multi_avx512<3, 4>(x, bstride); break;
+    case 33: multi_avx512<3, 3>(x, bstride); break;
+    case 32: multi_avx512<3, 2>(x, bstride); break;
+    case 31: multi_avx512<3, 1>(x, bstride); break;
+    case 24: multi_avx512<2, 4>(x, bstride); break;
+    case 23: multi_avx512<2, 3>(x, bstride); break;
+    case 22: multi_avx512<2, 2>(x, bstride); break;
+    default: multi_avx512<2, 1>(x, bstride); break;
+  }
 }
 
 // ---- AVX2+FMA: two ymm per panel row; MR rows x 1 panel.
@@ -250,10 +299,14 @@ void gate_gemm(const float* a, int64_t lda, int64_t rows, const PackedGates& w, 
                int64_t block_end, float* c, int64_t ldc, const float* bias) {
   if (rows <= 0) return;
   const int64_t hp = w.padded_hidden();
-  for (int64_t blk = block_begin; blk < block_end; ++blk) {
-    BlockArgs x{a, lda, w.block(blk), w.k, w.gates * kB, c + blk * kB, ldc, hp, bias ? bias + blk * kB : nullptr};
-    block_gemm(x, rows, w.gates);
-  }
+  auto args = [&](int64_t blk) {
+    return BlockArgs{a, lda, w.block(blk), w.k, w.gates * kB, c + blk * kB, ldc, hp, bias ? bias + blk * kB : nullptr};
+  };
+  int64_t blk = block_begin;
+  if (rows == 1 && w.gates <= 4 && isa() == Isa::kAvx512)
+    for (int64_t nb; (nb = std::min<int64_t>(4, block_end - blk)) > 1; blk += nb)
+      multi_blocks_avx512(args(blk), nb, w.gates, w.gates * w.k * kB);
+  for (; blk < block_end; ++blk) block_gemm(args(blk), rows, w.gates);
 }
 
 void gate_gemm_parallel(const runtime::ThreadPool& pool, const float* a, int64_t lda, int64_t rows,
@@ -270,6 +323,52 @@ void gate_gemm_parallel(const runtime::ThreadPool& pool, const float* a, int64_t
       gate_gemm(a + r0 * lda, lda, std::min(kRowChunk, rows - r0), w, blk, blk + 1, c + r0 * ldc, ldc, bias);
     }
   });
+}
+
+namespace {
+
+/// The calling thread's cached RunBuffers storage (null while a RunBuffers holds it).
+struct CachedBuffer {
+  float* data = nullptr;
+  int64_t size = 0;
+  ~CachedBuffer() { std::free(data); }
+};
+thread_local CachedBuffer cached_buffer;
+
+}  // namespace
+
+RunBuffers::RunBuffers(int64_t floats) : size_(padded(std::max<int64_t>(floats, 1))) {
+  CachedBuffer& c = cached_buffer;
+  if (c.data != nullptr && c.size >= size_) {
+    data_ = c.data;
+    size_ = c.size;
+    c.data = nullptr;
+    c.size = 0;
+    return;
+  }
+  data_ = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(size_) * sizeof(float)));
+  if (data_ == nullptr) throw std::bad_alloc();
+}
+
+RunBuffers::~RunBuffers() {
+  // Buffers past 64 MiB are not kept: a run that needs one costs far more than its page faults.
+  constexpr int64_t kMaxCachedFloats = int64_t{16} << 20;
+  CachedBuffer& c = cached_buffer;
+  if (c.size >= size_ || size_ > kMaxCachedFloats) {
+    std::free(data_);
+    return;
+  }
+  std::free(c.data);
+  c.data = data_;
+  c.size = size_;
+}
+
+float* RunBuffers::take(int64_t n, bool zero) {
+  if (used_ + padded(n) > size_) throw std::logic_error("RunBuffers: more floats taken than reserved");
+  float* p = data_ + used_;
+  used_ += padded(n);
+  if (zero) std::fill_n(p, n, 0.0f);
+  return p;
 }
 
 void sigmoid_inplace(float* v, int64_t n) { simd::sigmoid(v, v, n); }
