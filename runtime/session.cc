@@ -80,6 +80,9 @@ void for_each_graph(const ir::Graph& g, const std::function<void(const ir::Graph
 
 // Fewer nodes than this per thread are created on the calling thread alone.
 constexpr size_t kMinNodesPerCreationThread = 8;
+// Nodes whose releasable constants add up to at most this many bytes may be created at once,
+// whatever the largest node's (partition_and_create_kernels).
+constexpr size_t kMinCreationBudget = size_t{8} << 20;
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -320,7 +323,9 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
   // comes first, while least is resident.
   // Threads creating at once hold their transients at once, so a node starts only while the
   // releasable bytes of the nodes in creation, its own included, stay within the largest
-  // node's (or it would be alone): large weights are packed one at a time, small ones together.
+  // node's, or kMinCreationBudget when that is more (or it would be alone): large weights are
+  // packed one at a time, small ones together (a small model's largest weight does not hold
+  // back the others).
   std::vector<size_t> order(n), releasable(n, 0);
   for (size_t i = 0; i < n; ++i)
     for (int id : graph_.nodes[i].inputs)
@@ -328,7 +333,7 @@ void SessionImpl::partition_and_create_kernels(const SessionOptions& options, in
         releasable[i] += graph_.values[id].value->initializer().byte_size();
   for (size_t i = 0; i < n; ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return releasable[a] > releasable[b]; });
-  const size_t in_creation_budget = n > 0 ? releasable[order[0]] : 0;
+  const size_t in_creation_budget = std::max(n > 0 ? releasable[order[0]] : 0, kMinCreationBudget);
   size_t in_creation = 0;
   std::mutex budget_mu;
   std::condition_variable budget_cv;

@@ -153,6 +153,7 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoo
       }
     }
     const bool has_bias = info.input_type(2) != nullptr, has_z = info.input_type(3) != nullptr;
+    k->const_w_ = true;
     std::shared_ptr<const Primitive> p;
     try {
       p = k->make_primitive(info.node(), x_dims, w_dims, has_bias, has_z);
@@ -220,7 +221,8 @@ std::shared_ptr<const DnnlConv::Primitive> DnnlConv::make_primitive(const ir::No
   p->dst = pd.dst_desc();
   p->reorder_src = p->src != p->user_src;
   p->reorder_dst = p->dst != p->user_dst;
-  if (p->weights != p->user_weights)
+  // A constant W is packed once (PackedWeights), never reordered per run: no reorder to make.
+  if (!const_w_ && p->weights != p->user_weights)
     p->weights_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->user_weights, eng, p->weights));
   if (p->reorder_src) p->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->user_src, eng, p->src));
   if (p->reorder_dst) {

@@ -69,6 +69,7 @@ class DnnlConv {
   std::vector<DnnlEltwise> eltwise_;
   bool channels_last_;
   dnnl::memory::data_type compute_type_;  // of X and W inside the primitive (f32 or bf16)
+  bool const_w_ = false;               // W is a constant, packed at creation (no per-run reorder)
   std::vector<int64_t> const_w_dims_;  // W's ONNX shape when constant
   std::vector<float> bias_;            // the constant B, when there is one
   bool bias_prepacked_ = false;
