@@ -55,55 +55,67 @@ FERRY_AVX512 void qk_rows(const float* qt, int64_t mp, int64_t d, const float* k
   for (; j < n; ++j) qk_tile<NI, 1>(qt, mp, d, k + j * ldk, ldk, st + j * mp);
 }
 
-struct Segments {
-  const float* v[2];
-  int64_t ldv[2], n[2];
+/// One chunk of P·V for a tile of R output rows x C vectors of 16 columns (the last masked by
+/// `last`): n keys of V (rows ldv apart, starting at the tile's first column) against S^T's rows
+/// (st points at the chunk's first key, tile's first row). Partial sums live in `part` (rows
+/// `ldp` apart, unmasked vectors); the first chunk starts from zero, the last one writes y rows
+/// (ldy apart) multiplied by inv[r].
+struct PvChunk {
+  const float* st;
+  int64_t mp;
+  const float* v;
+  int64_t ldv, n;
+  bool first, final;
+  __mmask16 last;
+  float* part;
+  int64_t ldp;
+  const float* inv;
+  float* y;
+  int64_t ldy;
 };
 
-/// y rows [0, R) x columns [16 C) of the block (the last vector masked by `last`) =
-/// P rows [0, R) · V, P read as S^T columns (st points at the first row's lane); each output row
-/// is multiplied by inv[r].
 template <int R, int C>
-FERRY_AVX512 void pv_tile(const float* st, int64_t mp, const Segments& s, __mmask16 last, const float* inv, float* y,
-                          int64_t ldy) {
+FERRY_AVX512 void pv_tile(const PvChunk& t) {
   __m512 acc[R][C];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-  for (int seg = 0; seg < 2; ++seg) {
-    const float* v = s.v[seg];
-    for (int64_t j = 0; j < s.n[seg]; ++j, v += s.ldv[seg], st += mp) {
-      __m512 vv[C];
+    for (int c = 0; c < C; ++c) acc[r][c] = t.first ? _mm512_setzero_ps() : _mm512_loadu_ps(t.part + r * t.ldp + 16 * c);
+  const float* st = t.st;
+  const float* v = t.v;
+  for (int64_t j = 0; j < t.n; ++j, v += t.ldv, st += t.mp) {
+    __m512 vv[C];
 #pragma GCC unroll 4
-      for (int c = 0; c < C; ++c)
-        vv[c] = c + 1 < C ? _mm512_loadu_ps(v + 16 * c) : _mm512_maskz_loadu_ps(last, v + 16 * c);
+    for (int c = 0; c < C; ++c)
+      vv[c] = c + 1 < C ? _mm512_loadu_ps(v + 16 * c) : _mm512_maskz_loadu_ps(t.last, v + 16 * c);
 #pragma GCC unroll 6
-      for (int r = 0; r < R; ++r) {
-        const __m512 p = _mm512_set1_ps(st[r]);
+    for (int r = 0; r < R; ++r) {
+      const __m512 p = _mm512_set1_ps(st[r]);
 #pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(p, vv[c], acc[r][c]);
-      }
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(p, vv[c], acc[r][c]);
     }
   }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
-    const __m512 f = _mm512_set1_ps(inv[r]);
+    const __m512 f = _mm512_set1_ps(t.inv[r]);
 #pragma GCC unroll 4
     for (int c = 0; c < C; ++c) {
-      const __m512 out = _mm512_mul_ps(acc[r][c], f);
-      if (c + 1 < C) _mm512_storeu_ps(y + r * ldy + 16 * c, out);
-      else _mm512_mask_storeu_ps(y + r * ldy + 16 * c, last, out);
+      if (!t.final) _mm512_storeu_ps(t.part + r * t.ldp + 16 * c, acc[r][c]);
+      else if (c + 1 < C) _mm512_storeu_ps(t.y + r * t.ldy + 16 * c, _mm512_mul_ps(acc[r][c], f));
+      else _mm512_mask_storeu_ps(t.y + r * t.ldy + 16 * c, t.last, _mm512_mul_ps(acc[r][c], f));
     }
   }
 }
 
-using PvFn = void (*)(const float*, int64_t, const Segments&, __mmask16, const float*, float*, int64_t);
+using PvFn = void (*)(const PvChunk&);
 template <int R>
 constexpr std::array<PvFn, 4> pv_row = {pv_tile<R, 1>, pv_tile<R, 2>, pv_tile<R, 3>, pv_tile<R, 4>};
 constexpr int kPvRows = 6;
 constexpr std::array<std::array<PvFn, 4>, kPvRows> pv_table = {pv_row<1>, pv_row<2>, pv_row<3>,
                                                                  pv_row<4>, pv_row<5>, pv_row<6>};
+/// Keys per P·V chunk: the chunk's V rows (up to 256 B each) stay in L2 while every row tile of
+/// the block passes over them.
+constexpr int64_t kPvKeys = 256;
 
 /// exp(x) for x <= 0 (scores minus their maximum): Cephes' expf polynomial on the reduced argument,
 /// scaled by 2^n with vscalefps; below -104 the result is 0 (as the float exp underflows), NaN stays NaN.
@@ -193,17 +205,36 @@ FERRY_AVX512 void attention_block(const TileBlock& b) {
       }
     std::fill(inv, inv + mp, 1.0f);
   }
-  const Segments segs{{b.v[0], b.v[1]}, {b.ldv[0], b.ldv[1]}, {b.nk[0], b.nk[1]}};
-  for (int64_t r0 = 0; r0 < m; r0 += kPvRows) {
-    const int64_t rows = std::min<int64_t>(kPvRows, m - r0);
-    for (int64_t c0 = 0; c0 < b.dv; c0 += 64) {
-      const int64_t cols = std::min<int64_t>(64, b.dv - c0), vecs = (cols + 15) / 16;
-      const __mmask16 last = static_cast<__mmask16>((1u << (cols - 16 * (vecs - 1))) - 1u);
-      Segments s = segs;
-      for (int seg = 0; seg < 2; ++seg)
-        if (s.n[seg] > 0) s.v[seg] += c0;
-      pv_table[static_cast<size_t>(rows - 1)][static_cast<size_t>(vecs - 1)](st + r0, mp, s, last, inv + r0,
-                                                                              b.y + r0 * b.ldy + c0, b.ldy);
+  // P·V in chunks of keys (the cache's, then the new ones), each chunk over every row tile.
+  const int64_t ldp = (b.dv + 15) / 16 * 16;
+  thread_local std::vector<float> part_buf;
+  if (part_buf.size() < static_cast<size_t>(m * ldp)) part_buf.resize(static_cast<size_t>(m * ldp));
+  PvChunk t{};
+  t.mp = mp;
+  t.ldp = ldp;
+  t.ldy = b.ldy;
+  for (int64_t j0 = 0; j0 < keys; j0 += kPvKeys) {
+    const int64_t j1 = std::min(keys, j0 + kPvKeys);
+    for (int seg = 0, base = 0; seg < 2; base += b.nk[seg], ++seg) {
+      const int64_t lo = std::max<int64_t>(j0, base), hi = std::min<int64_t>(j1, base + b.nk[seg]);
+      if (lo >= hi) continue;
+      t.n = hi - lo;
+      t.first = lo == 0;
+      t.final = hi == keys;
+      for (int64_t r0 = 0; r0 < m; r0 += kPvRows) {
+        const int64_t rows = std::min<int64_t>(kPvRows, m - r0);
+        t.st = st + lo * mp + r0;
+        t.inv = inv + r0;
+        for (int64_t c0 = 0; c0 < b.dv; c0 += 64) {
+          const int64_t cols = std::min<int64_t>(64, b.dv - c0), vecs = (cols + 15) / 16;
+          t.last = static_cast<__mmask16>((1u << (cols - 16 * (vecs - 1))) - 1u);
+          t.v = b.v[seg] + (lo - base) * b.ldv[seg] + c0;
+          t.ldv = b.ldv[seg];
+          t.part = part_buf.data() + r0 * ldp + c0;
+          t.y = b.y + r0 * b.ldy + c0;
+          pv_table[static_cast<size_t>(rows - 1)][static_cast<size_t>(vecs - 1)](t);
+        }
+      }
     }
   }
 }
