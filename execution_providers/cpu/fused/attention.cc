@@ -4,8 +4,10 @@
 // optional key/value cache concatenated before K and V, bottom-right causal masking, the SDPA
 // export's NaN-to-zero on the probabilities, and Q, K, V, Y in [B, H, S, D] or [B, S, H, D].
 //
-// Float (the fast path): each (batch, head, block of query rows) is one task on the
-// thread pool. Q, K, V, Y, and the key/value cache are read and written in place through oneDNN's
+// Float (the fast paths): each (batch, head, block of query rows) is one task on the thread
+// pool. On CPUs with AVX-512 a block is at most 32 rows and runs register-tiled
+// (fused/attention_tiles.h: scores kept transposed, K and V read in place, the same steps as
+// below). Elsewhere Q, K, V, Y, and the key/value cache are read and written in place through oneDNN's
 // dnnl_sgemm with leading dimensions (no per-head copies): scores = scale * Q·K^T (cache columns
 // first, then the new keys), then bias, causal mask and softmax (simd/vmath.h) per row, then
 // Y = P·V (cache rows, then the new ones, accumulated). The softmax's division by each row's sum
