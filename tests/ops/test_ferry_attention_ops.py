@@ -98,7 +98,8 @@ CASES = [
     # The AVX-512 tiles (fused/attention_tiles.h): blocks of up to 32 query rows (16-row vectors,
     # partial ones padded), key tiles of 24/12, 4 and 1, output tiles of 6 rows x 64 columns (a
     # masked last vector; value heads wider than 64 in several), and P·V in chunks of 256 keys
-    # (a chunk may straddle the cache and the new keys).
+    # (a chunk may straddle the cache and the new keys). Queries under 9 rows (seq1, seq7) take
+    # oneDNN's gemm instead.
     Case("tiles_seq1", (1, 2, 1, 64), (1, 2, 1, 64), (1, 2, 1, 64)),
     Case("tiles_seq7_odd_heads", (2, 3, 7, 13), (2, 3, 7, 13), (2, 3, 7, 7), bshd="qkvo"),
     Case("tiles_seq64", (1, 4, 64, 64), (1, 4, 64, 64), (1, 4, 64, 64), bias=(1, 1, 1, 64), bshd="qkvo"),

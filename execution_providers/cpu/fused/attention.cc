@@ -5,10 +5,11 @@
 // export's NaN-to-zero on the probabilities, and Q, K, V, Y in [B, H, S, D] or [B, S, H, D].
 //
 // Float (the fast paths): each (batch, head, block of query rows) is one task on the thread
-// pool. On CPUs with AVX-512 a block is at most 32 rows and runs register-tiled
-// (fused/attention_tiles.h: scores kept transposed, K and V read in place, the same steps as
-// below). Elsewhere Q, K, V, Y, and the key/value cache are read and written in place through oneDNN's
-// dnnl_sgemm with leading dimensions (no per-head copies): scores = scale * Q·K^T (cache columns
+// pool. On CPUs with AVX-512, queries of 9 rows or more run in blocks of at most 32 rows,
+// register-tiled (fused/attention_tiles.h: scores kept transposed, K and V read in place, the
+// same steps as below). Otherwise Q, K, V, Y, and the key/value cache are read and written in
+// place through oneDNN's dnnl_sgemm with leading dimensions (no per-head copies): scores =
+// scale * Q·K^T (cache columns
 // first, then the new keys), then bias, causal mask and softmax (simd/vmath.h) per row, then
 // Y = P·V (cache rows, then the new ones, accumulated). The softmax's division by each row's sum
 // is applied to that row of Y (Dv values, not `keys`), except under NaN-to-zero, which needs P.
@@ -267,7 +268,7 @@ class MultiHeadAttention final : public Kernel {
   /// The float path (see the file comment); query rows do not broadcast (S == scores' S).
   void run_strided(KernelContext& ctx, const Strided& in, float scale, const int64_t* bias_dims, int64_t Bo,
                    int64_t Ho) const {
-    if (attn::tiles_available()) return run_tiles(ctx, in, scale, bias_dims, Bo, Ho);
+    if (attn::tiles_available() && in.seq >= attn::kTileMinRows) return run_tiles(ctx, in, scale, bias_dims, Bo, Ho);
     const Heads &qh = in.qh, &kh = in.kh, &vh = in.vh, &yh = in.yh;
     const int64_t S = in.seq, P = in.past, total = in.total, D = qh.size, Dv = in.v_size;
     const int64_t rows = query_rows_per_task(S, total, Bo * Ho, ctx.thread_pool().num_threads(), a_.is_causal);

@@ -13,6 +13,9 @@ namespace ferry::ep::cpu::attn {
 
 /// Rows of one block: at most this many query rows per attention_block call.
 constexpr int64_t kTileRows = 32;
+/// Queries of fewer rows (decoding steps) leave most of a 16-row vector empty; oneDNN's gemm is
+/// faster for them (the two are even near 8 rows).
+constexpr int64_t kTileMinRows = 9;
 
 /// One block of query rows of one (batch, head). Keys are the concatenation of up to two
 /// segments (the cache, then the new keys); a segment with n == 0 is skipped.
