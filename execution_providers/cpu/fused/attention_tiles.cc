@@ -80,7 +80,8 @@ FERRY_AVX512 void pv_tile(const PvChunk& t) {
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) acc[r][c] = t.first ? _mm512_setzero_ps() : _mm512_loadu_ps(t.part + r * t.ldp + 16 * c);
+    for (int c = 0; c < C; ++c)
+      acc[r][c] = t.first ? _mm512_setzero_ps() : _mm512_loadu_ps(t.part + r * t.ldp + 16 * c);
   const float* st = t.st;
   const float* v = t.v;
   for (int64_t j = 0; j < t.n; ++j, v += t.ldv, st += t.mp) {
@@ -235,7 +236,8 @@ FERRY_AVX512 void attention_block(const TileBlock& b) {
     if (b.bias_ld == 0) {  // one row of bias for every query row: add it down S^T's columns
       for (int64_t j = 0; j < keys; ++j) {
         const __m512 add = _mm512_set1_ps(b.bias[j * b.bias_sj]);
-        for (int64_t i = 0; i < mp; i += 16) _mm512_storeu_ps(st + j * mp + i, _mm512_add_ps(_mm512_loadu_ps(st + j * mp + i), add));
+        for (int64_t i = 0; i < mp; i += 16)
+          _mm512_storeu_ps(st + j * mp + i, _mm512_add_ps(_mm512_loadu_ps(st + j * mp + i), add));
       }
     } else if (b.bias_sj == 0) {
       for (int64_t r = 0; r < m; ++r)
@@ -246,7 +248,8 @@ FERRY_AVX512 void attention_block(const TileBlock& b) {
   }
   if (b.causal)  // key j is hidden from rows r <= j - first_hidden
     for (int64_t j = std::max<int64_t>(b.first_hidden, 0); j < keys; ++j)
-      std::fill(st + j * mp, st + j * mp + std::min(m, j - b.first_hidden + 1), -std::numeric_limits<float>::infinity());
+      std::fill(st + j * mp, st + j * mp + std::min(m, j - b.first_hidden + 1),
+                -std::numeric_limits<float>::infinity());
   softmax_columns(st, keys, mp, inv);
   if (b.nan_to_zero) {  // divide P itself, then NaN -> 0
     for (int64_t j = 0; j < keys; ++j)
