@@ -95,6 +95,22 @@ CASES = [
     # in 2 heads: 44, 44, 43 at 1 thread, 27, 27, 27, 27, 23 at 2).
     Case("even_blocks_vit", (1, 3, 197, 24), (1, 3, 197, 24), (1, 3, 197, 24), bshd="qkvo"),
     Case("even_blocks_causal", (1, 2, 131, 8), (1, 2, 131, 8), (1, 2, 131, 8), is_causal=1),
+    # The AVX-512 tiles (fused/attention_tiles.h): blocks of up to 32 query rows (16-row vectors,
+    # partial ones padded), key tiles of 24/12, 4 and 1, output tiles of 6 rows x 64 columns (a
+    # masked last vector; value heads wider than 64 in several), and P·V in chunks of 256 keys
+    # (a chunk may straddle the cache and the new keys). Queries under 9 rows (seq1, seq7) take
+    # oneDNN's gemm instead.
+    Case("tiles_seq1", (1, 2, 1, 64), (1, 2, 1, 64), (1, 2, 1, 64)),
+    Case("tiles_seq7_odd_heads", (2, 3, 7, 13), (2, 3, 7, 13), (2, 3, 7, 7), bshd="qkvo"),
+    Case("tiles_seq64", (1, 4, 64, 64), (1, 4, 64, 64), (1, 4, 64, 64), bias=(1, 1, 1, 64), bshd="qkvo"),
+    Case("tiles_seq197_vit", (1, 3, 197, 64), (1, 3, 197, 64), (1, 3, 197, 64), bshd="qkvo"),
+    Case("tiles_seq512_wide_value", (1, 2, 512, 64), (1, 2, 512, 64), (1, 2, 512, 80)),
+    Case("tiles_seq300_full_bias", (1, 2, 300, 24), (1, 2, 300, 24), (1, 2, 300, 24), bias=(1, 2, 300, 300)),
+    Case("tiles_past_straddles_chunk", (2, 2, 17, 33), (2, 2, 20, 33), (2, 2, 20, 130),
+         past=((2, 2, 250, 33), (2, 2, 250, 130)), is_causal=1, outputs=3, bias=(2, 1, 1, 270)),
+    Case("tiles_nan_to_zero_long", (2, 2, 40, 16), (2, 2, 300, 16), (2, 2, 300, 16), bias=(2, 1, 40, 300),
+         nan_to_zero=1, masked_row=True),
+    Case("tiles_causal_long", (1, 2, 333, 32), (1, 2, 333, 32), (1, 2, 333, 32), is_causal=1, bshd="qkvo"),
 ]
 
 

@@ -4,9 +4,12 @@
 // optional key/value cache concatenated before K and V, bottom-right causal masking, the SDPA
 // export's NaN-to-zero on the probabilities, and Q, K, V, Y in [B, H, S, D] or [B, S, H, D].
 //
-// Float (the fast path): each (batch, head, block of query rows) is one task on the
-// thread pool. Q, K, V, Y, and the key/value cache are read and written in place through oneDNN's
-// dnnl_sgemm with leading dimensions (no per-head copies): scores = scale * Q·K^T (cache columns
+// Float (the fast paths): each (batch, head, block of query rows) is one task on the thread
+// pool. On CPUs with AVX-512, queries of 9 rows or more run in blocks of at most 32 rows,
+// register-tiled (fused/attention_tiles.h: scores kept transposed, K and V read in place, the
+// same steps as below). Otherwise Q, K, V, Y, and the key/value cache are read and written in
+// place through oneDNN's dnnl_sgemm with leading dimensions (no per-head copies): scores =
+// scale * Q·K^T (cache columns
 // first, then the new keys), then bias, causal mask and softmax (simd/vmath.h) per row, then
 // Y = P·V (cache rows, then the new ones, accumulated). The softmax's division by each row's sum
 // is applied to that row of Y (Dv values, not `keys`), except under NaN-to-zero, which needs P.
@@ -25,6 +28,7 @@
 
 #include "execution_providers/cpu/attention/attention.h"
 #include "execution_providers/cpu/common.h"
+#include "execution_providers/cpu/fused/attention_tiles.h"
 #include "execution_providers/cpu/fused/fused.h"
 #include "execution_providers/cpu/simd/vmath.h"
 
@@ -264,6 +268,7 @@ class MultiHeadAttention final : public Kernel {
   /// The float path (see the file comment); query rows do not broadcast (S == scores' S).
   void run_strided(KernelContext& ctx, const Strided& in, float scale, const int64_t* bias_dims, int64_t Bo,
                    int64_t Ho) const {
+    if (attn::tiles_available() && in.seq >= attn::kTileMinRows) return run_tiles(ctx, in, scale, bias_dims, Bo, Ho);
     const Heads &qh = in.qh, &kh = in.kh, &vh = in.vh, &yh = in.yh;
     const int64_t S = in.seq, P = in.past, total = in.total, D = qh.size, Dv = in.v_size;
     const int64_t rows = query_rows_per_task(S, total, Bo * Ho, ctx.thread_pool().num_threads(), a_.is_causal);
@@ -333,6 +338,59 @@ class MultiHeadAttention final : public Kernel {
             float* out = y + r * yh.stride();
             simd::scale(out, out, Dv, inv_sums[static_cast<size_t>(r)]);
           }
+      }
+    });
+  }
+
+  /// The float path on AVX-512 (fused/attention_tiles.h): one task per (batch, head, block of
+  /// at most kTileRows query rows), the rows spread evenly over the blocks.
+  void run_tiles(KernelContext& ctx, const Strided& in, float scale, const int64_t* bias_dims, int64_t Bo,
+                 int64_t Ho) const {
+    const Heads &qh = in.qh, &kh = in.kh, &vh = in.vh, &yh = in.yh;
+    const int64_t S = in.seq, P = in.past, total = in.total;
+    const int64_t blocks = (S + attn::kTileRows - 1) / attn::kTileRows, rows = (S + blocks - 1) / blocks;
+    const double cost = static_cast<double>(rows * total) * (0.012 * static_cast<double>(qh.size + in.v_size) + 1.0);
+    const bool causal = a_.is_causal;
+    ctx.thread_pool().parallel_for(Bo * Ho * blocks, cost, [&](int64_t begin, int64_t end) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t bh = task / blocks, b = bh / Ho, h = bh % Ho;
+        const int64_t i0 = (task % blocks) * rows, m = std::min(S, i0 + rows) - i0;
+        // Causal: row i sees keys j <= i + total - S; keys past the block's last row's are skipped.
+        int64_t cols = total;
+        if (causal) {
+          const int64_t last = i0 + m - 1 + total - S;
+          if (last >= 0 && last + 1 < total) cols = last + 1;
+        }
+        const int64_t bk = at(kh.batch, b), hk = at(kh.heads, h), bv = at(vh.batch, b), hv = at(vh.heads, h);
+        attn::TileBlock t{};
+        t.q = in.q + qh.row(at(qh.batch, b), at(qh.heads, h), i0);
+        t.ldq = qh.stride();
+        t.m = m;
+        t.d = qh.size;
+        t.scale = scale;
+        t.nk[0] = std::min(P, cols);
+        t.nk[1] = cols - t.nk[0];
+        t.k[0] = P > 0 ? in.past_k + (bk * kh.heads + hk) * P * qh.size : nullptr;
+        t.ldk[0] = qh.size;
+        t.k[1] = in.k + kh.row(bk, hk, 0);
+        t.ldk[1] = kh.stride();
+        t.v[0] = P > 0 ? in.past_v + (bv * vh.heads + hv) * P * in.v_size : nullptr;
+        t.ldv[0] = in.v_size;
+        t.v[1] = in.v + vh.row(bv, hv, 0);
+        t.ldv[1] = vh.stride();
+        t.dv = in.v_size;
+        if (in.bias != nullptr) {
+          t.bias = in.bias + ((at(bias_dims[0], b) * bias_dims[1] + at(bias_dims[1], h)) * bias_dims[2] +
+                              at(bias_dims[2], i0)) * bias_dims[3];
+          t.bias_ld = bias_dims[2] == 1 ? 0 : bias_dims[3];
+          t.bias_sj = bias_dims[3] == 1 ? 0 : 1;
+        }
+        t.causal = causal;
+        t.first_hidden = i0 + total - S + 1;
+        t.nan_to_zero = a_.nan_to_zero;
+        t.y = in.y + yh.row(b, h, i0);
+        t.ldy = yh.stride();
+        attn::attention_block(t);
       }
     });
   }
