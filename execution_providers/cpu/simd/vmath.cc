@@ -53,8 +53,8 @@ FERRY_AI V vexp(V x) {
   x = select(x < splat(-104.f), splat(-104.f), x);  // e^-104 rounds to 0; NaN passes
   x = select(x > splat(89.f), splat(89.f), x);      // e^89 overflows to +inf
   const V magic = splat(12582912.f);                 // 1.5 * 2^23: adding it rounds to integer
-  V fx = x * splat(1.44269504088896341f) + magic;
-  fx = fx - magic;
+  const V fxm = x * splat(1.44269504088896341f) + magic;
+  const V fx = fxm - magic;
   V r = x - fx * splat(0.693359375f);
   r = r - fx * splat(-2.12194440e-4f);
   const V z = r * r;
@@ -66,14 +66,64 @@ FERRY_AI V vexp(V x) {
   y = y * r + splat(5.0000001201e-1f);
   y = y * z + r;
   y = y + splat(1.f);
-  const VI n = __builtin_convertvector(select(fx == fx, fx, splat(0.f)), VI);  // NaN: y is NaN anyway
+  const VI n = ibits(fxm) - ibits(magic);  // the integer fx (NaN: anything, y is NaN anyway)
   const VI n1 = n >> 1, n2 = n - n1;
   return y * bits((n1 + 127) << 23) * bits((n2 + 127) << 23);
 }
 
-FERRY_AI V vsigmoid(V x) { return splat(1.f) / (splat(1.f) + vexp(-x)); }
+constexpr float kTwoM32 = 2.3283064365386963e-10f;  // 2^-32
 
-/// tanh: Cephes' odd polynomial below 0.625, 1 - 2 / (e^2|x| + 1) above.
+/// 2^32 e^u for u <= 0 (or NaN), a normal float or 0 (so a caller may multiply it by another
+/// value before scaling by 2^-32, and a subnormal product then rounds once): vexp's polynomial,
+/// times 2^(n+32). About 16 vector operations against vexp's 27 (no overflow side, no
+/// float-to-int conversion: n is read from the rounding constant's low bits).
+FERRY_AI V vexp_neg_2p32(V u) {
+  // From -110.5 on, n + 159 is 0 and so is the result (e^u, and e^u times any |x| <= 110.5, round
+  // to 0 there); NaN passes.
+  u = select(u < splat(-110.5f), splat(-110.5f), u);
+  const V magic = splat(12583071.f);  // 1.5 * 2^23 + 159: rounds, and biases n by 159
+  const V fx = u * splat(1.44269504088896341f) + magic;
+  const V n = fx - magic;
+  V r = u - n * splat(0.693359375f);
+  r = r - n * splat(-2.12194440e-4f);
+  const V z = r * r;
+  V y = splat(1.9875691500e-4f);
+  y = y * r + splat(1.3981999507e-3f);
+  y = y * r + splat(8.3334519073e-3f);
+  y = y * r + splat(4.1665795894e-2f);
+  y = y * r + splat(1.6666665459e-1f);
+  y = y * r + splat(5.0000001201e-1f);
+  y = y * z + r;
+  y = y + splat(1.f);
+  // The low bits of fx hold n + 159 in [0, 159]: shifted into the exponent field, 2^(n + 32)
+  // (0 for n = -159).
+  return y * bits(ibits(fx) << 23);
+}
+
+/// e^u for u <= 0 (or NaN), the exponential the sigmoid, tanh and erf kernels need; a subnormal
+/// result rounds once.
+FERRY_AI V vexp_neg(V u) { return vexp_neg_2p32(u) * splat(kTwoM32); }
+
+/// -|x|.
+FERRY_AI V neg_abs(V x) { return bits(ibits(x) | int32_t(0x80000000)); }
+
+/// sigmoid(x) = 1 / (1 + t) for x >= 0 and t / (1 + t) for x < 0, t = e^-|x| (never overflows),
+/// computed as 2^32 / (2^32 + 2^32 t) or 2^32 t / (2^32 + 2^32 t): one rounding for a subnormal.
+FERRY_AI V vsigmoid(V x) {
+  const V t32 = vexp_neg_2p32(neg_abs(x)), two32 = splat(4294967296.f);
+  return select(x < splat(0.f), t32, two32) / (two32 + t32);
+}
+
+/// x sigmoid(x), in the same way: x / (1 + t) for x >= 0, x 2^32 t / (2^32 + 2^32 t) for x < 0
+/// (one rounding for a subnormal; x 2^32 would overflow for x >= 0).
+FERRY_AI V vsilu(V x) {
+  const V t32 = vexp_neg_2p32(neg_abs(x));
+  const VI neg = x < splat(0.f);
+  return select(neg, x * t32, x) / select(neg, splat(4294967296.f) + t32, t32 * splat(kTwoM32) + splat(1.f));
+}
+
+/// tanh: Cephes' odd polynomial below 0.625, (1 - t) / (1 + t) = (2^32 - 2^32 t) / (2^32 + 2^32 t)
+/// with t = e^-2|x| above.
 FERRY_AI V vtanh(V x) {
   const V ax = vabs(x), z = x * x;
   V p = splat(-5.70498872745e-3f);
@@ -81,8 +131,9 @@ FERRY_AI V vtanh(V x) {
   p = p * z + splat(-5.37397155531e-2f);
   p = p * z + splat(1.33314422036e-1f);
   p = p * z + splat(-3.33332819422e-1f);
-  const V small = copysign_of(p * z * x + x, x);  // keeps tanh(-0) = -0
-  const V big = copysign_of(splat(1.f) - splat(2.f) / (vexp(ax + ax) + splat(1.f)), x);
+  const V small = p * z * x + x;  // odd: keeps tanh(-0) = -0
+  const V t32 = vexp_neg_2p32(splat(-2.f) * ax), two32 = splat(4294967296.f);
+  const V big = copysign_of((two32 - t32) / (two32 + t32), x);
   return select(ax < splat(0.625f), small, big);
 }
 
@@ -96,7 +147,7 @@ FERRY_AI V verf(V a) {
   r = r * t + splat(-6.34846687e-1f);
   r = r * t + splat(-1.28717512e-1f);
   r = r * t - t;
-  const V big = copysign_of(splat(1.f) - vexp(r), a);
+  const V big = copysign_of(splat(1.f) - vexp_neg(r), a);  // r < 0 where it is selected
   V q = splat(-5.96761703e-4f);
   q = q * s + splat(4.99119423e-3f);
   q = q * s + splat(-2.67681349e-2f);
@@ -165,7 +216,7 @@ FERRY_SIMD_CLONES void relu(const float* x, float* y, int64_t n) {
   map(x, y, n, [](V v) __attribute__((always_inline)) { return select(v < splat(0.f), splat(0.f), v); });
 }
 FERRY_SIMD_CLONES void silu(const float* x, float* y, int64_t n) {
-  map(x, y, n, [](V v) __attribute__((always_inline)) { return v / (splat(1.f) + vexp(-v)); });
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return vsilu(v); });
 }
 FERRY_SIMD_CLONES void gelu_erf(const float* x, float* y, int64_t n) {
   map(x, y, n, [](V v) __attribute__((always_inline)) { return vgelu_erf(v); });
