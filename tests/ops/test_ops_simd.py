@@ -234,6 +234,8 @@ def test_ulp_sweep(op: str) -> None:
     np.testing.assert_array_equal(np.isnan(got), nan)
     inf = np.isinf(ref32)
     np.testing.assert_array_equal(got[inf], ref32[inf])
+    zero = ref == 0  # signed zeros keep their sign (tanh(-0), erf(-0), x sigmoid(x) underflowing)
+    np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(ref[zero]))
     fin = ~nan & ~inf
     spacing = np.maximum(np.spacing(np.abs(ref32[fin])).astype(np.float64), 2.0**-149)
     err = np.abs(got[fin].astype(np.float64) - ref[fin]) / spacing

@@ -131,7 +131,7 @@ FERRY_AI V vtanh(V x) {
   p = p * z + splat(-5.37397155531e-2f);
   p = p * z + splat(1.33314422036e-1f);
   p = p * z + splat(-3.33332819422e-1f);
-  const V small = p * z * x + x;  // odd: keeps tanh(-0) = -0
+  const V small = copysign_of(p * z * x + x, x);  // keeps tanh(-0) = -0
   const V t32 = vexp_neg_2p32(splat(-2.f) * ax), two32 = splat(4294967296.f);
   const V big = copysign_of((two32 - t32) / (two32 + t32), x);
   return select(ax < splat(0.625f), small, big);
