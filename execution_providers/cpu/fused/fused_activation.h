@@ -24,6 +24,9 @@ class FusedActivation {
   /// vectorised kernels of simd/vmath.h).
   void apply(float* v, int64_t n) const;
 
+  /// Rough time of apply() per element, in ns (how finely finish_fused_output splits a pass).
+  double cost_ns_per_element() const;
+
   /// The oneDNN primitive an activation would be a post-op of.
   enum class Producer { kConv, kMatMul };
   /// True when finish_fused_output (the vectorised kernels of simd/vmath.h over the finished
