@@ -56,7 +56,8 @@ void FusedActivation::apply(float* p, int64_t n) const {
 //   (eltwise_logistic) 3.64 vs 3.72, 2.10 vs 2.19, 1.32 vs 1.40, 2.81 vs 2.90; Tanh 3.68 vs
 //   3.70, 2.02 vs 2.04, 1.37 vs 1.40, 3.12 vs 3.18: own pass for all three. Whole models (sum of
 //   the FusedConv nodes' median times, same build, sessions alternated): efficientnet_b0 own/post
-//   0.87-0.94 at 1 thread, 0.94-0.99 at 2; yolo_detector 0.91-0.92 at 1, 0.96-0.98 at 2.
+//   0.87-0.94 at 1 thread, 0.94-1.04 at 2 (about even: the pass's own parallel regions);
+//   yolo_detector 0.91-0.92 at 1, 0.93-0.98 at 2.
 // - MatMul / Gemm: oneDNN applies post-ops to blocks still in cache, so only SiLU gains (0-6%
 //   at M = 50..197, and at M <= 2 the post-op-free plan may take the few-row path: 1x768x3072
 //   0.48 vs 0.68); Sigmoid and Tanh measured equal within noise and stay post-ops.
