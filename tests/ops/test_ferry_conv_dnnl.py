@@ -237,6 +237,63 @@ def test_fused_conv_layouts(name, x_shape, w_shape, attrs, channels_last, residu
     np.testing.assert_allclose(got, expected, **TOL)
 
 
+OWN_PASS_ACTS = ["SiLU", "Sigmoid", "Tanh"]  # applied by FusedConv after the primitive (not post-ops)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+@pytest.mark.parametrize("act", OWN_PASS_ACTS)
+def test_fused_conv_own_pass_activations(act, residual, channels_last, threads):
+    """An output of many pool blocks with an odd tail (37 x 45 x 47), a wide value range (large
+    weights: the activations saturate), with and without the residual, in both layouts."""
+    x_shape, w_shape, attrs = (1, 8, 45, 47), (37, 8, 3, 3), {"pads": [1, 1, 1, 1]}
+    rng = seeded(f"own{act}{residual}")
+    w = rng.standard_normal(w_shape).astype(F32) * 2.0
+    b = rng.standard_normal(w_shape[0]).astype(F32)
+    z_shape = conv_out_shape(x_shape, w_shape, attrs) if residual else None
+    feed = {"x": rng.standard_normal(x_shape).astype(F32)}
+    if residual:
+        feed["z"] = rng.standard_normal(z_shape).astype(F32) * 10.0
+    rank = len(x_shape)
+    if channels_last:
+        feed = {k: np.ascontiguousarray(v.transpose(to_last(rank))) for k, v in feed.items()}
+    sym = lambda t, shape: tuple(f"{t}{i}" for i in range(len(shape))) if channels_last else shape  # noqa: E731
+    fx = sym("x", feed["x"].shape)
+    fz = sym("z", feed["z"].shape) if residual else None
+    kw = dict(act=act, channels_last=channels_last)
+    expected = ort_run(build("FusedConv", fx, w, b, fz, attrs, reference=True, **kw), feed)
+    got = ferry_session(build("FusedConv", fx, w, b, fz, attrs, **kw), threads).run(None, feed)[0]
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **TOL)
+
+
+@pytest.mark.parametrize("act", OWN_PASS_ACTS)
+def test_fused_conv_residual_is_input_own_pass(act):
+    """Z is an intermediate X (conv(x2) + x2, then the activation): Y may take X's buffer."""
+    rng = seeded("self_residual_" + act)
+    w = rng.standard_normal((8, 8, 3, 3)).astype(F32)
+    x_shape = (1, 8, 33, 35)
+    inputs = [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(x_shape))]
+    out = helper.make_empty_tensor_value_info("y")
+    inits = [numpy_helper.from_array(w, "w")]
+    fused = [helper.make_node("Relu", ["x"], ["x2"]),
+             helper.make_node("FusedConv", ["x2", "w", "", "x2"], ["y"], domain="ferry", pads=[1, 1, 1, 1],
+                              activation=act)]
+    act_graph, _ = act_nodes(act, [], "s", "y")
+    plain = [helper.make_node("Relu", ["x"], ["x2"]), helper.make_node("Conv", ["x2", "w"], ["p"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["p", "x2"], ["s"])] + act_graph
+    feed = {"x": rng.standard_normal(x_shape).astype(F32)}
+    m = helper.make_model(helper.make_graph(fused, "g", inputs, [out], initializer=inits),
+                          opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("ferry", 1)])
+    r = helper.make_model(helper.make_graph(plain, "g", inputs, [out], initializer=inits),
+                          opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = r.ir_version = 8
+    for threads in (1, 2):
+        np.testing.assert_allclose(ferry_session(m.SerializeToString(), threads).run(None, feed)[0],
+                                   ort_run(r.SerializeToString(), feed), **TOL)
+
+
 def test_fused_conv_residual_is_input():
     """Z is X itself (conv(x) + x): the runtime may hand X's buffer over as Y."""
     rng = seeded("self_residual")

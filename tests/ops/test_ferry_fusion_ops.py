@@ -151,6 +151,21 @@ CASES += [
           {"transB": 1, "alpha": 0.5, "activation": "LeakyRelu", "activation_params": [0.05]},
           fused("FusedMatMul", "MatMul", "LeakyRelu", [0.05]), rtol=1e-4, atol=1e-4),
 ]
+# SiLU runs as the kernel's own pass after the matmul (not a oneDNN post-op): one and two rows with
+# a constant B (the few-row path), many rows, B given at run time, and SiLU / Sigmoid / Tanh on
+# FusedGemm with a constant B of odd width.
+for rows in (1, 2, 67):
+    CASES.append(FCase(f"matmul_silu_rows{rows}", "FusedMatMul", [In((rows, 70)), In((70, 131), const=True)],
+                       {"activation": "SiLU", "activation_params": []},
+                       fused("FusedMatMul", "MatMul", "SiLU", []), rtol=1e-4, atol=1e-4))
+CASES.append(FCase("matmul_silu_input_b", "FusedMatMul", [In((2, 9, 33)), In((33, 21))],
+                   {"activation": "SiLU", "activation_params": []},
+                   fused("FusedMatMul", "MatMul", "SiLU", []), rtol=1e-4, atol=1e-4))
+for act in ("SiLU", "Sigmoid", "Tanh"):
+    CASES.append(FCase(f"gemm_const_{act}", "FusedGemm", [In((37, 48)), In((48, 131), const=True),
+                                                          In((131,), const=True)],
+                       {"activation": act, "activation_params": []},
+                       fused("FusedGemm", "Gemm", act, []), rtol=1e-4, atol=1e-4))
 
 
 # ElementwiseChain: each step as the ONNX node(s) it stands for.
@@ -206,8 +221,9 @@ def one_node_model(case: FCase, arrays: list) -> tuple[onnx.ModelProto, dict]:
     return names, inputs, inits, feed
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.op}-{c.name}" for c in CASES])
-def test_fused_op(case: FCase) -> None:
+def test_fused_op(case: FCase, threads: int) -> None:
     rng = np.random.default_rng(zlib.crc32(case.name.encode()))
     arrays = [None if s is None else random_input(s, rng) for s in case.inputs]
     CURRENT_SHAPES[:] = [None if a is None else a.shape for a in arrays]
@@ -228,7 +244,9 @@ def test_fused_op(case: FCase) -> None:
     model = helper.make_model(helper.make_graph([node], "g", inputs, [out], initializer=inits),
                               opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("ferry", 1)])
     model.ir_version = 8
-    got = ferry.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    opts = ferry.SessionOptions()
+    opts.intra_op_num_threads = threads
+    got = ferry.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, feed)[0]
     assert got.shape == expected.shape and got.dtype == expected.dtype
     np.testing.assert_allclose(got, expected, rtol=case.rtol, atol=case.atol)
 

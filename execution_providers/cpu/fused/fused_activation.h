@@ -4,8 +4,6 @@
 // the activation as a post-op: y = activation(y + z).
 #pragma once
 
-#include <Eigen/Core>
-
 #include <string>
 #include <vector>
 
@@ -22,8 +20,20 @@ class FusedActivation {
   const std::string& name() const { return name_; }
   const std::vector<float>& params() const { return params_; }
 
-  /// Applies the activation in place.
-  void apply(Eigen::Map<Eigen::Array<float, Eigen::Dynamic, 1>> v) const;
+  /// Applies the activation in place to n floats (Relu, Sigmoid, Tanh and SiLU with the
+  /// vectorised kernels of simd/vmath.h).
+  void apply(float* v, int64_t n) const;
+
+  /// Rough time of apply() per element, in ns (how finely finish_fused_output splits a pass).
+  double cost_ns_per_element() const;
+
+  /// The oneDNN primitive an activation would be a post-op of.
+  enum class Producer { kConv, kMatMul };
+  /// True when finish_fused_output (the vectorised kernels of simd/vmath.h over the finished
+  /// output) computes this activation faster than oneDNN 2.6's eltwise post-op on `producer`:
+  /// the caller then creates the primitive without it and finishes the output itself. Decided per
+  /// activation by measurement (the figures are at the definition).
+  bool own_pass_faster(Producer producer) const;
 
  private:
   enum class Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kSiLU };

@@ -2,7 +2,9 @@
 //
 // Runs as one oneDNN convolution (dnnl/conv_dnnl.h) with the bias in the primitive, the
 // residual as a `sum` post-op (Y first holds Z; the registration lets the runtime hand Z's
-// buffer over as Y) and the activation as eltwise post-ops, in that order, as the op defines.
+// buffer over as Y) and the activation as eltwise post-ops, in that order, as the op defines;
+// SiLU, Sigmoid and Tanh, which oneDNN's post-ops compute slowly, instead as one more pass over
+// Y after the primitive (FusedActivation::own_pass_faster).
 // channels_last = 1: X [N, d1..dk, C], Z and Y [N, d1..dk, M] (W and B as in Conv).
 // Without oneDNN (shapes it does not take) it runs conv_forward and finishes the output in one
 // more pass; channels_last needs oneDNN.
@@ -20,7 +22,9 @@ class FusedConv final : public Kernel {
  public:
   explicit FusedConv(const KernelInfo& info)
       : attrs_(info.node()), act_(info.node()), channels_last_(info.node().get_int("channels_last", 0) != 0) {
-    const auto post_ops = dnnl_activation(act_.name(), act_.params());
+    const auto post_ops = act_.own_pass_faster(FusedActivation::Producer::kConv)
+                              ? std::nullopt
+                              : dnnl_activation(act_.name(), act_.params());
     act_fused_ = post_ops.has_value();
     dnnl_ = DnnlConv::create(info, attrs_, post_ops.value_or(std::vector<DnnlEltwise>{}), channels_last_);
   }

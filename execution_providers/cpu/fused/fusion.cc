@@ -21,10 +21,12 @@ void require_float(const KernelContext& ctx, const Tensor& t, const char* what) 
 // FusedConv: fused/fused_conv.cc.
 
 /// The node's oneDNN matmul (dnnl/matmul_dnnl.h): B prepacked when constant, the activation as
-/// post-ops when oneDNN computes it (else finish_fused_output() applies it).
-std::unique_ptr<DnnlMatMul> fused_matmul_plan(const KernelInfo& info, DnnlMatMulSpec spec, int c_input) {
-  const ir::Node& node = info.node();
-  const auto post_ops = dnnl_activation(node.get_string("activation", ""), node.get_floats("activation_params", {}));
+/// post-ops when oneDNN computes it and is not slower at it (else finish_fused_output() applies it).
+std::unique_ptr<DnnlMatMul> fused_matmul_plan(const KernelInfo& info, DnnlMatMulSpec spec, int c_input,
+                                              const FusedActivation& act) {
+  const auto post_ops = act.own_pass_faster(FusedActivation::Producer::kMatMul)
+                            ? std::nullopt
+                            : dnnl_activation(act.name(), act.params());
   if (post_ops) spec.post_ops = *post_ops;
   spec.compute_type = dnnl_rt::compute_type(info);
   const Tensor* b = info.constant_input(1);
@@ -39,7 +41,7 @@ class FusedGemm final : public Kernel {
   explicit FusedGemm(const KernelInfo& info) : attrs_(info.node()), act_(info.node()) {
     DnnlMatMulSpec spec;
     spec.trans_a = attrs_.trans_a, spec.trans_b = attrs_.trans_b, spec.alpha = attrs_.alpha, spec.beta = attrs_.beta;
-    plan_ = fused_matmul_plan(info, spec, 2);
+    plan_ = fused_matmul_plan(info, spec, 2, act_);
   }
 
   void compute(KernelContext& ctx) const override {
@@ -65,7 +67,7 @@ class FusedMatMul final : public Kernel {
         act_(info.node()) {
     DnnlMatMulSpec spec;
     spec.trans_a = trans_a_, spec.trans_b = trans_b_, spec.alpha = alpha_;
-    plan_ = fused_matmul_plan(info, spec, -1);
+    plan_ = fused_matmul_plan(info, spec, -1, act_);
   }
 
   void compute(KernelContext& ctx) const override {

@@ -44,17 +44,25 @@ FERRY_AI void store(float* p, V v) { std::memcpy(p, &v, sizeof(V)); }
 FERRY_AI V bits(VI v) { return reinterpret_cast<V>(v); }
 FERRY_AI VI ibits(V v) { return reinterpret_cast<VI>(v); }
 FERRY_AI V select(VI mask, V a, V b) { return mask ? a : b; }  // mask lanes are 0 or -1
+/// select() as bit operations, for the transcendental kernels: GCC lowers `mask ? a : b` of
+/// 16-float vectors to scalar max / min / blends on AVX2 and SSE2 (this made those clones 1.4-2x
+/// faster); on AVX-512 it is one vpternlogd. (GCC still scalarises the 16-lane float compares
+/// themselves on AVX2 / SSE2, which leaves the AVX2 clone several times slower than AVX-512.)
+FERRY_AI V blend(VI mask, V a, V b) { return bits((mask & ibits(a)) | (~mask & ibits(b))); }
+/// -1 in the lanes whose sign bit is set (x < 0, and -0 and negative NaNs), else 0: a shift, which
+/// GCC keeps vectorised on every instruction set (unlike a 16-lane float compare).
+FERRY_AI VI sign_mask(V x) { return ibits(x) >> 31; }
 FERRY_AI V vabs(V x) { return bits(ibits(x) & 0x7fffffff); }
 FERRY_AI V copysign_of(V mag, V sign) { return bits((ibits(mag) & 0x7fffffff) | (ibits(sign) & int32_t(0x80000000))); }
 
 /// e^x: Cephes' expf polynomial on x - n ln2 (|r| <= ln2/2), times 2^n applied in two steps so
 /// that subnormal results and overflow round once.
 FERRY_AI V vexp(V x) {
-  x = select(x < splat(-104.f), splat(-104.f), x);  // e^-104 rounds to 0; NaN passes
-  x = select(x > splat(89.f), splat(89.f), x);      // e^89 overflows to +inf
+  x = blend(x < splat(-104.f), splat(-104.f), x);  // e^-104 rounds to 0; NaN passes
+  x = blend(x > splat(89.f), splat(89.f), x);      // e^89 overflows to +inf
   const V magic = splat(12582912.f);                 // 1.5 * 2^23: adding it rounds to integer
-  V fx = x * splat(1.44269504088896341f) + magic;
-  fx = fx - magic;
+  const V fxm = x * splat(1.44269504088896341f) + magic;
+  const V fx = fxm - magic;
   V r = x - fx * splat(0.693359375f);
   r = r - fx * splat(-2.12194440e-4f);
   const V z = r * r;
@@ -66,14 +74,64 @@ FERRY_AI V vexp(V x) {
   y = y * r + splat(5.0000001201e-1f);
   y = y * z + r;
   y = y + splat(1.f);
-  const VI n = __builtin_convertvector(select(fx == fx, fx, splat(0.f)), VI);  // NaN: y is NaN anyway
+  const VI n = ibits(fxm) - ibits(magic);  // the integer fx (NaN: anything, y is NaN anyway)
   const VI n1 = n >> 1, n2 = n - n1;
   return y * bits((n1 + 127) << 23) * bits((n2 + 127) << 23);
 }
 
-FERRY_AI V vsigmoid(V x) { return splat(1.f) / (splat(1.f) + vexp(-x)); }
+constexpr float kTwoM32 = 2.3283064365386963e-10f;  // 2^-32
 
-/// tanh: Cephes' odd polynomial below 0.625, 1 - 2 / (e^2|x| + 1) above.
+/// 2^32 e^u for u <= 0 (or NaN), a normal float or 0 (so a caller may multiply it by another
+/// value before scaling by 2^-32, and a subnormal product then rounds once): vexp's polynomial,
+/// times 2^(n+32). About 16 vector operations against vexp's 27 (no overflow side, no
+/// float-to-int conversion: n is read from the rounding constant's low bits).
+FERRY_AI V vexp_neg_2p32(V u) {
+  // From -110.5 on, n + 159 is 0 and so is the result (e^u, and e^u times any |x| <= 110.5, round
+  // to 0 there); NaN passes.
+  u = blend(u < splat(-110.5f), splat(-110.5f), u);
+  const V magic = splat(12583071.f);  // 1.5 * 2^23 + 159: rounds, and biases n by 159
+  const V fx = u * splat(1.44269504088896341f) + magic;
+  const V n = fx - magic;
+  V r = u - n * splat(0.693359375f);
+  r = r - n * splat(-2.12194440e-4f);
+  const V z = r * r;
+  V y = splat(1.9875691500e-4f);
+  y = y * r + splat(1.3981999507e-3f);
+  y = y * r + splat(8.3334519073e-3f);
+  y = y * r + splat(4.1665795894e-2f);
+  y = y * r + splat(1.6666665459e-1f);
+  y = y * r + splat(5.0000001201e-1f);
+  y = y * z + r;
+  y = y + splat(1.f);
+  // The low bits of fx hold n + 159 in [0, 159]: shifted into the exponent field, 2^(n + 32)
+  // (0 for n = -159).
+  return y * bits(ibits(fx) << 23);
+}
+
+/// e^u for u <= 0 (or NaN), the exponential the sigmoid, tanh and erf kernels need; a subnormal
+/// result rounds once.
+FERRY_AI V vexp_neg(V u) { return vexp_neg_2p32(u) * splat(kTwoM32); }
+
+/// -|x|.
+FERRY_AI V neg_abs(V x) { return bits(ibits(x) | int32_t(0x80000000)); }
+
+/// sigmoid(x) = 1 / (1 + t) for x >= 0 and t / (1 + t) for x < 0, t = e^-|x| (never overflows),
+/// computed as 2^32 / (2^32 + 2^32 t) or 2^32 t / (2^32 + 2^32 t): one rounding for a subnormal.
+FERRY_AI V vsigmoid(V x) {
+  const V t32 = vexp_neg_2p32(neg_abs(x)), two32 = splat(4294967296.f);
+  return blend(sign_mask(x), t32, two32) / (two32 + t32);
+}
+
+/// x sigmoid(x), in the same way: x / (1 + t) for x >= 0, x 2^32 t / (2^32 + 2^32 t) for x < 0
+/// (one rounding for a subnormal; x 2^32 would overflow for x >= 0).
+FERRY_AI V vsilu(V x) {
+  const V t32 = vexp_neg_2p32(neg_abs(x));
+  const VI neg = sign_mask(x);  // -0 goes this way too: -0 t / (1 + t) = -0
+  return blend(neg, x * t32, x) / blend(neg, splat(4294967296.f) + t32, t32 * splat(kTwoM32) + splat(1.f));
+}
+
+/// tanh: Cephes' odd polynomial below 0.625, (1 - t) / (1 + t) = (2^32 - 2^32 t) / (2^32 + 2^32 t)
+/// with t = e^-2|x| above.
 FERRY_AI V vtanh(V x) {
   const V ax = vabs(x), z = x * x;
   V p = splat(-5.70498872745e-3f);
@@ -82,8 +140,9 @@ FERRY_AI V vtanh(V x) {
   p = p * z + splat(1.33314422036e-1f);
   p = p * z + splat(-3.33332819422e-1f);
   const V small = copysign_of(p * z * x + x, x);  // keeps tanh(-0) = -0
-  const V big = copysign_of(splat(1.f) - splat(2.f) / (vexp(ax + ax) + splat(1.f)), x);
-  return select(ax < splat(0.625f), small, big);
+  const V t32 = vexp_neg_2p32(splat(-2.f) * ax), two32 = splat(4294967296.f);
+  const V big = copysign_of((two32 - t32) / (two32 + t32), x);
+  return blend(ax < splat(0.625f), small, big);
 }
 
 /// erf: Norbert Juffa's faithfully rounded erff (max error below 1 ulp with FMA).
@@ -96,7 +155,7 @@ FERRY_AI V verf(V a) {
   r = r * t + splat(-6.34846687e-1f);
   r = r * t + splat(-1.28717512e-1f);
   r = r * t - t;
-  const V big = copysign_of(splat(1.f) - vexp(r), a);
+  const V big = copysign_of(splat(1.f) - vexp_neg(r), a);  // r < 0 where it is selected
   V q = splat(-5.96761703e-4f);
   q = q * s + splat(4.99119423e-3f);
   q = q * s + splat(-2.67681349e-2f);
@@ -104,7 +163,7 @@ FERRY_AI V verf(V a) {
   q = q * s + splat(-3.76125336e-1f);
   q = q * s + splat(1.28379166e-1f);
   const V small = q * a + a;
-  return select(t > splat(0.927734375f), big, small);
+  return blend(t > splat(0.927734375f), big, small);
 }
 
 FERRY_AI V vgelu_erf(V x) { return splat(0.5f) * x * (splat(1.f) + verf(x * splat(0.70710678118654752f))); }
@@ -165,7 +224,7 @@ FERRY_SIMD_CLONES void relu(const float* x, float* y, int64_t n) {
   map(x, y, n, [](V v) __attribute__((always_inline)) { return select(v < splat(0.f), splat(0.f), v); });
 }
 FERRY_SIMD_CLONES void silu(const float* x, float* y, int64_t n) {
-  map(x, y, n, [](V v) __attribute__((always_inline)) { return v / (splat(1.f) + vexp(-v)); });
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return vsilu(v); });
 }
 FERRY_SIMD_CLONES void gelu_erf(const float* x, float* y, int64_t n) {
   map(x, y, n, [](V v) __attribute__((always_inline)) { return vgelu_erf(v); });

@@ -3,10 +3,12 @@
 // (SSE2), and the widest the CPU supports is chosen once at load (GCC target_clones, an ifunc),
 // so nothing here depends on the build machine's -march.
 //
-// Accuracy: exp, tanh, sigmoid and erf are within about 2 ulp of the correctly rounded result
-// over the whole float range (exp: Cephes' polynomial with a two-step 2^n scaling, so
-// subnormal results and overflow to +inf are right; erf: Norbert Juffa's faithfully rounded
-// erff, the polynomials onnxruntime's MLAS uses). +-inf and NaN behave as in <cmath>.
+// Accuracy over the whole float range, measured against double on every 41st float (all three
+// instruction sets): exp 1.0 ulp, sigmoid 2.4, silu 3.1, tanh 1.6, erf 1.2 (exp: Cephes'
+// polynomial with 2^n applied so that subnormal results round once and overflow gives +inf;
+// sigmoid, silu, tanh and erf through e^-|.|, which cannot overflow; erf: Norbert Juffa's
+// faithfully rounded erff, the polynomials onnxruntime's MLAS uses). +-inf and NaN behave as in
+// <cmath> (silu(-inf) is NaN, as -inf * sigmoid(-inf) is).
 //
 // Pointers may alias exactly (y == x, in place); partial overlap is not allowed. n may be 0.
 #pragma once
