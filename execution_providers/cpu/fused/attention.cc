@@ -78,6 +78,23 @@ int64_t broadcast_dim(int64_t a, int64_t b) { return a == b || b == 1 ? a : (a =
 /// Index into a dim of size `n` for the broadcast index `i`.
 int64_t at(int64_t n, int64_t i) { return n == 1 ? 0 : i; }
 
+/// One task of the float paths: batch b, head h, query rows [i0, i0 + m), and the keys they
+/// read, [0, cols) (causal: row i sees keys j <= i + total - S, so keys past the block's last
+/// row's are skipped). Tasks are numbered (batch, head, block), blocks of `rows` query rows.
+struct TaskBlock {
+  int64_t b, h, i0, m, cols;
+};
+TaskBlock task_block(int64_t task, int64_t blocks, int64_t rows, int64_t heads, int64_t S, int64_t total,
+                     bool causal) {
+  const int64_t bh = task / blocks, i0 = (task % blocks) * rows, m = std::min(S, i0 + rows) - i0;
+  int64_t cols = total;
+  if (causal) {
+    const int64_t last = i0 + m - 1 + total - S;
+    if (last >= 0 && last + 1 < total) cols = last + 1;
+  }
+  return {bh / heads, bh % heads, i0, m, cols};
+}
+
 /// Query rows per task of the float path: up to 256 (fewer GEMM calls, each packing K and V
 /// again), 64 under causal masking (finer blocks skip more hidden keys), halved down to 32 while
 /// a block's scores exceed 1 MiB or there are fewer than about four tasks per thread. The rows
@@ -288,14 +305,7 @@ class MultiHeadAttention final : public Kernel {
       if (inv_sums.size() < static_cast<size_t>(std::min(S, rows)))
         inv_sums.resize(static_cast<size_t>(std::min(S, rows)));
       for (int64_t task = begin; task < end; ++task) {
-        const int64_t bh = task / blocks, b = bh / Ho, h = bh % Ho;
-        const int64_t i0 = (task % blocks) * rows, m = std::min(S, i0 + rows) - i0;
-        // Causal: row i sees keys j <= i + total - S; the block's last row sees the most.
-        int64_t cols = total;
-        if (causal) {
-          const int64_t last = i0 + m - 1 + total - S;
-          if (last >= 0 && last + 1 < total) cols = last + 1;
-        }
+        const auto [b, h, i0, m, cols] = task_block(task, blocks, rows, Ho, S, total, causal);
         const int64_t bk = at(kh.batch, b), hk = at(kh.heads, h), bv = at(vh.batch, b), hv = at(vh.heads, h);
         const float* q = in.q + qh.row(at(qh.batch, b), at(qh.heads, h), i0);
         float* s = scores.data();
@@ -353,14 +363,7 @@ class MultiHeadAttention final : public Kernel {
     const bool causal = a_.is_causal;
     ctx.thread_pool().parallel_for(Bo * Ho * blocks, cost, [&](int64_t begin, int64_t end) {
       for (int64_t task = begin; task < end; ++task) {
-        const int64_t bh = task / blocks, b = bh / Ho, h = bh % Ho;
-        const int64_t i0 = (task % blocks) * rows, m = std::min(S, i0 + rows) - i0;
-        // Causal: row i sees keys j <= i + total - S; keys past the block's last row's are skipped.
-        int64_t cols = total;
-        if (causal) {
-          const int64_t last = i0 + m - 1 + total - S;
-          if (last >= 0 && last + 1 < total) cols = last + 1;
-        }
+        const auto [b, h, i0, m, cols] = task_block(task, blocks, rows, Ho, S, total, causal);
         const int64_t bk = at(kh.batch, b), hk = at(kh.heads, h), bv = at(vh.batch, b), hv = at(vh.heads, h);
         attn::TileBlock t{};
         t.q = in.q + qh.row(at(qh.batch, b), at(qh.heads, h), i0);

@@ -55,16 +55,11 @@ FERRY_AI VI sign_mask(V x) { return ibits(x) >> 31; }
 FERRY_AI V vabs(V x) { return bits(ibits(x) & 0x7fffffff); }
 FERRY_AI V copysign_of(V mag, V sign) { return bits((ibits(mag) & 0x7fffffff) | (ibits(sign) & int32_t(0x80000000))); }
 
-/// e^x: Cephes' expf polynomial on x - n ln2 (|r| <= ln2/2), times 2^n applied in two steps so
-/// that subnormal results and overflow round once.
-FERRY_AI V vexp(V x) {
-  x = blend(x < splat(-104.f), splat(-104.f), x);  // e^-104 rounds to 0; NaN passes
-  x = blend(x > splat(89.f), splat(89.f), x);      // e^89 overflows to +inf
-  const V magic = splat(12582912.f);                 // 1.5 * 2^23: adding it rounds to integer
-  const V fxm = x * splat(1.44269504088896341f) + magic;
-  const V fx = fxm - magic;
-  V r = x - fx * splat(0.693359375f);
-  r = r - fx * splat(-2.12194440e-4f);
+/// e^r for r = x - n ln2 with n the integer nearest x / ln2 (|r| <= ln2/2): Cephes' expf
+/// polynomial, ln2 split in two so that r keeps its low bits.
+FERRY_AI V exp_reduced(V x, V n) {
+  V r = x - n * splat(0.693359375f);
+  r = r - n * splat(-2.12194440e-4f);
   const V z = r * r;
   V y = splat(1.9875691500e-4f);
   y = y * r + splat(1.3981999507e-3f);
@@ -74,6 +69,18 @@ FERRY_AI V vexp(V x) {
   y = y * r + splat(5.0000001201e-1f);
   y = y * z + r;
   y = y + splat(1.f);
+  return y;
+}
+
+/// e^x: exp_reduced, times 2^n applied in two steps so that subnormal results and overflow
+/// round once.
+FERRY_AI V vexp(V x) {
+  x = blend(x < splat(-104.f), splat(-104.f), x);  // e^-104 rounds to 0; NaN passes
+  x = blend(x > splat(89.f), splat(89.f), x);      // e^89 overflows to +inf
+  const V magic = splat(12582912.f);                 // 1.5 * 2^23: adding it rounds to integer
+  const V fxm = x * splat(1.44269504088896341f) + magic;
+  const V fx = fxm - magic;
+  const V y = exp_reduced(x, fx);
   const VI n = ibits(fxm) - ibits(magic);  // the integer fx (NaN: anything, y is NaN anyway)
   const VI n1 = n >> 1, n2 = n - n1;
   return y * bits((n1 + 127) << 23) * bits((n2 + 127) << 23);
@@ -92,17 +99,7 @@ FERRY_AI V vexp_neg_2p32(V u) {
   const V magic = splat(12583071.f);  // 1.5 * 2^23 + 159: rounds, and biases n by 159
   const V fx = u * splat(1.44269504088896341f) + magic;
   const V n = fx - magic;
-  V r = u - n * splat(0.693359375f);
-  r = r - n * splat(-2.12194440e-4f);
-  const V z = r * r;
-  V y = splat(1.9875691500e-4f);
-  y = y * r + splat(1.3981999507e-3f);
-  y = y * r + splat(8.3334519073e-3f);
-  y = y * r + splat(4.1665795894e-2f);
-  y = y * r + splat(1.6666665459e-1f);
-  y = y * r + splat(5.0000001201e-1f);
-  y = y * z + r;
-  y = y + splat(1.f);
+  const V y = exp_reduced(u, n);
   // The low bits of fx hold n + 159 in [0, 159]: shifted into the exponent field, 2^(n + 32)
   // (0 for n = -159).
   return y * bits(ibits(fx) << 23);
