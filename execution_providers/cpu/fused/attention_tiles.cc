@@ -9,6 +9,8 @@
 
 #include <immintrin.h>
 
+#include "execution_providers/cpu/simd/transpose16_avx512.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -160,36 +162,10 @@ FERRY_AVX512 void add_transposed(const float* bias, int64_t ld, int64_t m, int64
   for (int64_t r0 = 0; r0 < m; r0 += 16) {
     const int64_t rows = std::min<int64_t>(16, m - r0);
     for (int64_t j0 = 0; j0 < full; j0 += 16) {
-      __m512 x[16], t[16];
+      __m512 x[16];
 #pragma GCC unroll 16
       for (int i = 0; i < 16; ++i) x[i] = i < rows ? _mm512_loadu_ps(bias + (r0 + i) * ld + j0) : _mm512_setzero_ps();
-#pragma GCC unroll 8
-      for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(x[i], x[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(x[i], x[i + 1]);
-      }
-#pragma GCC unroll 4
-      for (int i = 0; i < 16; i += 4) {
-        x[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        x[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        x[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        x[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-      }
-      // x[4q + c] holds, per 128-bit lane L, column 4L + c of rows 4q..4q+3.
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) {
-        t[c] = _mm512_shuffle_f32x4(x[c], x[4 + c], 0x88);       // lanes 0, 2 of rows 0-3, 4-7
-        t[4 + c] = _mm512_shuffle_f32x4(x[c], x[4 + c], 0xDD);   // lanes 1, 3
-        t[8 + c] = _mm512_shuffle_f32x4(x[8 + c], x[12 + c], 0x88);
-        t[12 + c] = _mm512_shuffle_f32x4(x[8 + c], x[12 + c], 0xDD);
-      }
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) {
-        x[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);        // column c
-        x[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);    // column 8 + c
-        x[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);  // column 4 + c
-        x[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xDD);  // column 12 + c
-      }
+      simd::transpose16x16_ps(x);
       const __mmask16 lanes = static_cast<__mmask16>((1u << rows) - 1u);
 #pragma GCC unroll 16
       for (int j = 0; j < 16; ++j) {

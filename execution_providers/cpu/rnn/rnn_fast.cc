@@ -11,6 +11,8 @@
 
 #include <immintrin.h>
 
+#include "execution_providers/cpu/simd/transpose16_avx512.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -235,34 +237,12 @@ static_assert(kB == 16, "transpose_rows16_avx512 fills panels of 16 hidden units
 __attribute__((target("avx512f"))) void transpose_rows16_avx512(const float* src, int64_t k, float* dst, int64_t stride) {
   int64_t j = 0;
   for (; j + 16 <= k; j += 16) {
-    __m512 r[16], t[16];
+    __m512 r[16];
 #pragma GCC unroll 16
     for (int u = 0; u < 16; ++u) r[u] = _mm512_loadu_ps(src + u * k + j);
-    // Per 128-bit lane: t = pairs of rows interleaved, then r[4i + q] lane L = column 4L + q of
-    // rows 4i..4i+3.
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) {
-      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-      r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-      r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-      r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    // Gather lane L of r[q], r[4 + q], r[8 + q], r[12 + q]: column 4L + q.
-#pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q) {
-      const __m512 x0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88), x1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xDD);
-      const __m512 x2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
-      const __m512 x3 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xDD);
-      _mm512_storeu_ps(dst + (j + q) * stride, _mm512_shuffle_f32x4(x0, x2, 0x88));
-      _mm512_storeu_ps(dst + (j + 8 + q) * stride, _mm512_shuffle_f32x4(x0, x2, 0xDD));
-      _mm512_storeu_ps(dst + (j + 4 + q) * stride, _mm512_shuffle_f32x4(x1, x3, 0x88));
-      _mm512_storeu_ps(dst + (j + 12 + q) * stride, _mm512_shuffle_f32x4(x1, x3, 0xDD));
-    }
+    simd::transpose16x16_ps(r);
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) _mm512_storeu_ps(dst + (j + c) * stride, r[c]);
   }
   for (; j < k; ++j)
     for (int u = 0; u < 16; ++u) dst[j * stride + u] = src[u * k + j];

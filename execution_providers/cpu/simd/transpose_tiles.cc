@@ -17,6 +17,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define FERRY_TILE_X86 1
 #include <immintrin.h>
+
+#include "execution_providers/cpu/simd/transpose16_avx512.h"
 #endif
 
 namespace ferry::ep::cpu::simd {
@@ -82,7 +84,7 @@ struct Bytes16 {
 /// 16x16 block of 4-byte elements, nr x nc of it valid (the rest neither read nor written).
 __attribute__((target("avx512f"))) void block16_avx512(const uint32_t* in, int64_t ldi, uint32_t* out, int64_t ldo,
                                                         int64_t nr, int64_t nc) {
-  __m512 r[16], t[16];
+  __m512 r[16];
   const bool full = nr == 16 && nc == 16;
   const __mmask16 cmask = static_cast<__mmask16>((1u << nc) - 1);
 #pragma GCC unroll 16
@@ -90,33 +92,7 @@ __attribute__((target("avx512f"))) void block16_avx512(const uint32_t* in, int64
     if (full) r[i] = _mm512_loadu_ps(in + i * ldi);
     else r[i] = i < nr ? _mm512_maskz_loadu_ps(cmask, in + i * ldi) : _mm512_setzero_ps();
   }
-#pragma GCC unroll 8
-  for (int k = 0; k < 8; ++k) {
-    t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-    t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
-  }
-#pragma GCC unroll 4
-  for (int k = 0; k < 4; ++k) {
-    const int b = 4 * k;
-    r[b] = _mm512_shuffle_ps(t[b], t[b + 2], 0x44);
-    r[b + 1] = _mm512_shuffle_ps(t[b], t[b + 2], 0xEE);
-    r[b + 2] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0x44);
-    r[b + 3] = _mm512_shuffle_ps(t[b + 1], t[b + 3], 0xEE);
-  }
-#pragma GCC unroll 2
-  for (int k = 0; k < 2; ++k) {
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      const int b = 8 * k + j;
-      t[b] = _mm512_shuffle_f32x4(r[b], r[b + 4], 0x88);
-      t[b + 4] = _mm512_shuffle_f32x4(r[b], r[b + 4], 0xDD);
-    }
-  }
-#pragma GCC unroll 8
-  for (int j = 0; j < 8; ++j) {
-    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
-  }
+  simd::transpose16x16_ps(r);
   const __mmask16 rmask = static_cast<__mmask16>((1u << nr) - 1);
 #pragma GCC unroll 16
   for (int i = 0; i < 16; ++i) {
