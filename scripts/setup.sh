@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Ferry needs to build and test, and nothing twice:
-#   - Debian packages (compiler toolchain, protobuf, Eigen, oneDNN, GoogleTest, Google Benchmark,
+#   - Debian packages (compiler toolchain, protobuf, Eigen, oneDNN with the OpenCL headers and
+#     loader its CMake config asks for, GoogleTest, Google Benchmark,
 #     RE2 for RegexFullMatch, the image codecs ImageDecoder uses)
 #   - a virtual environment in .venv with the pinned Python packages of requirements.txt
 # A second call finds everything in place and returns at once (a stamp records the
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(build-essential pkg-config python3-venv libprotobuf-dev protobuf-compiler
-                 libeigen3-dev libdnnl-dev libgtest-dev libgmock-dev libbenchmark-dev
+                 libeigen3-dev libdnnl-dev ocl-icd-opencl-dev libgtest-dev libgmock-dev libbenchmark-dev
                  libre2-dev libjpeg62-turbo-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev)
 
 missing=()
