@@ -122,5 +122,63 @@ TEST(FileMappings, OnlyRegisteredRangesArePagedOutAndTheyReadBackFromTheFile) {
   ::munmap(addr, bytes.size());
 }
 
+/// Whether [p, p + bytes) is mapped in this process (mincore fails with ENOMEM where not).
+bool is_mapped(const void* p, size_t bytes) {
+  std::vector<unsigned char> vec((bytes + page_size() - 1) / page_size());
+  return ::mincore(const_cast<void*>(p), bytes, vec.data()) == 0;
+}
+
+TEST(HugePageArena, HandsOutConsecutivePageRangesUntilFullAndUnmapsTheRest) {
+  const size_t page = page_size(), huge = size_t{2} << 20;
+  char* first = nullptr;
+  char* tail = nullptr;
+  {
+    HugePageArena arena(3 * page);  // reserves a whole 2 MiB
+    auto* a = static_cast<char*>(arena.take(page + 1));  // two pages
+    auto* b = static_cast<char*>(arena.take(10));
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % huge, 0u);
+    EXPECT_EQ(b, a + 2 * page);
+    std::memset(a, 1, 2 * page);
+    std::memset(b, 2, page);
+    EXPECT_EQ(arena.take(huge), nullptr);  // more than is left
+    first = a;
+    tail = b + page;
+    EXPECT_TRUE(is_mapped(tail, page));
+    // A piece released alone leaves its neighbour intact.
+    unmap_pages(a, page + 1);
+    EXPECT_FALSE(is_mapped(a, page));
+    EXPECT_EQ(b[0], 2);
+    EXPECT_EQ(b[page - 1], 2);
+    unmap_pages(b, 10);
+  }
+  EXPECT_FALSE(is_mapped(tail, page));  // never handed out: unmapped with the arena
+  EXPECT_FALSE(is_mapped(first, 3 * page));
+}
+
+TEST(HugePageArena, PiecesAreRecycledLikeMapPagesBuffers) {
+  const size_t page = page_size();
+  const RecycleScope scope;
+  HugePageArena arena(8 * page);
+  void* other = map_pages(4 * page);  // a request of this size: the scope keeps that much
+  auto* a = static_cast<unsigned char*>(arena.take(4 * page));
+  ASSERT_NE(a, nullptr);
+  for (size_t i = 0; i < 4 * page; ++i) a[i] = static_cast<unsigned char>(i % 251);
+  unmap_pages(a, 4 * page);
+  EXPECT_EQ(recycled_bytes(), 4 * page);
+  auto* b = static_cast<unsigned char*>(map_pages(4 * page));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(recycled_bytes(), 0u);
+  for (size_t i = 0; i < 4 * page; ++i) ASSERT_EQ(b[i], static_cast<unsigned char>(i % 251)) << i;
+  unmap_pages(b, 4 * page);
+  unmap_pages(other, 4 * page);
+}
+
+TEST(HugePageArena, EmptyArenaHandsOutNothing) {
+  HugePageArena arena(0);
+  EXPECT_EQ(arena.take(1), nullptr);
+}
+
 }  // namespace
 }  // namespace ferry::mem
