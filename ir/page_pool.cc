@@ -180,4 +180,11 @@ bool drop_file_pages(const void* data, size_t size) {
   return true;
 }
 
+bool advise_huge_pages(void* data, size_t size) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const auto p = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t b = (p + kHuge - 1) / kHuge * kHuge, e = (p + size) / kHuge * kHuge;
+  return e > b && ::madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE) == 0;
+}
+
 }  // namespace ferry::mem

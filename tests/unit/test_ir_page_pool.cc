@@ -1,13 +1,18 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "ir/page_pool.h"
+#include "runtime/executor.h"
 
 namespace ferry::mem {
 namespace {
@@ -120,6 +125,52 @@ TEST(FileMappings, OnlyRegisteredRangesArePagedOutAndTheyReadBackFromTheFile) {
   unregister_file_mapping(addr);
   EXPECT_FALSE(in_file_mapping(p, page));
   ::munmap(addr, bytes.size());
+}
+
+
+/// The VmFlags of the mapping holding `p` (/proc/self/smaps), "" when none is found.
+std::string vm_flags_at(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) {
+      inside = a >= lo && a < hi;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+bool kernel_has_thp() { return std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good(); }
+
+constexpr size_t kHuge = size_t{2} << 20;
+
+TEST(HugePages, AdvisesOnlyAlignedWholeHugePages) {
+  const size_t bytes = 4 * kHuge;
+  void* p = map_pages_outside_scope(bytes);
+  ASSERT_NE(p, nullptr);
+  auto* c = static_cast<char*>(p);
+  // Less than one aligned 2 MiB inside: nothing to advise.
+  EXPECT_FALSE(advise_huge_pages(c + 4096, kHuge - 8192));
+  EXPECT_EQ(vm_flags_at(c).find(" hg"), std::string::npos) << vm_flags_at(c);
+  ASSERT_EQ(advise_huge_pages(c, bytes), kernel_has_thp());
+  if (kernel_has_thp()) {
+    const auto aligned = (reinterpret_cast<uintptr_t>(c) + kHuge - 1) / kHuge * kHuge;
+    EXPECT_NE(vm_flags_at(reinterpret_cast<void*>(aligned)).find(" hg"), std::string::npos)
+        << vm_flags_at(reinterpret_cast<void*>(aligned));
+  }
+  ::munmap(p, bytes);
+}
+
+TEST(HugePages, RunArenasAreAdvised) {
+  runtime::ArenaPool pool;
+  Tensor arena = pool.acquire(8 * kHuge);
+  const std::string flags = vm_flags_at(static_cast<char*>(arena.raw_data()) + 4 * kHuge);
+  ASSERT_FALSE(flags.empty());
+  EXPECT_EQ(flags.find(" hg") != std::string::npos, kernel_has_thp()) << flags;
 }
 
 }  // namespace
