@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "execution_providers/kernel.h"
+#include "ir/page_pool.h"
 #include "runtime/input_check.h"
 #include "runtime/kernel_context.h"
 
@@ -99,7 +100,9 @@ Tensor ArenaPool::acquire(size_t bytes) {
     ++created_;
   }
   try {
-    return Tensor::empty(DataType::kUInt8, {static_cast<int64_t>(bytes)});
+    Tensor arena = Tensor::empty(DataType::kUInt8, {static_cast<int64_t>(bytes)});
+    mem::advise_huge_pages(arena.data<uint8_t>(), bytes);
+    return arena;
   } catch (...) {
     std::lock_guard<std::mutex> lock(mu_);
     --created_;
