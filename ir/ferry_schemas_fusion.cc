@@ -13,7 +13,8 @@ namespace {
 constexpr const char* kActivationDoc =
     " `activation` is one of \"\" (none), Relu, LeakyRelu (activation_params = [alpha]), Clip "
     "(activation_params = [min, max]: min(max(y, min), max)), Sigmoid, Tanh, HardSigmoid "
-    "(activation_params = [alpha, beta]: max(0, min(1, alpha*y + beta))) or SiLU (y * Sigmoid(y)).";
+    "(activation_params = [alpha, beta]: max(0, min(1, alpha*y + beta))), SiLU (y * Sigmoid(y)), Gelu "
+    "(0.5 y (1 + erf(y / sqrt 2))) or GeluTanh (0.5 y (1 + tanh(sqrt(2/pi) (y + 0.044715 y^3)))).";
 
 /// Adds attributes that are optional and have no default (Conv's kernel_shape, strides...).
 OpSchema with_optional_attrs(OpSchema s, const std::vector<std::pair<std::string, AttributeType>>& attrs) {

@@ -20,18 +20,30 @@ struct FusableActivation {
 };
 
 /// The activation `node` computes, when it is a float32 ai.onnx Relu, LeakyRelu, Sigmoid, Tanh,
-/// HardSigmoid, or Clip whose bounds are constants (attributes before opset 11, constant inputs
-/// from 11; an omitted bound is unbounded), or a ferry.Silu. std::nullopt otherwise.
+/// HardSigmoid, Clip whose bounds are constants (attributes before opset 11, constant inputs
+/// from 11; an omitted bound is unbounded) or Gelu (opset 20), or a ferry.Silu or a ferry.Gelu
+/// without Bias. std::nullopt otherwise.
 inline std::optional<FusableActivation> fusable_activation(const ir::Node& node, int64_t opset) {
   if (node.outputs().size() != 1 || !node.input(0) || node.input(0)->dtype() != DataType::kFloat)
     return std::nullopt;
   const std::string& op = node.op_type();
-  // fuse_silu's x * Sigmoid(x) (ir/ferry_schemas_norm.cc).
+  // Gelu's `approximate` ("none" or "tanh"; another value stays with the Gelu kernel, which
+  // reports it).
+  auto gelu = [&]() -> std::optional<FusableActivation> {
+    const std::string approximate = node.get_string("approximate", "none");
+    if (approximate == "none") return FusableActivation{"Gelu", {}};
+    if (approximate == "tanh") return FusableActivation{"GeluTanh", {}};
+    return std::nullopt;
+  };
+  // fuse_silu's x * Sigmoid(x) and fuse_gelu's Gelu (ir/ferry_schemas_norm.cc); a Gelu with a
+  // Bias adds it first, which the fused ops cannot.
   if (node.domain() == kFerryDomain) {
     if (op == "Silu" && node.inputs().size() == 1) return FusableActivation{"SiLU", {}};
+    if (op == "Gelu" && (node.inputs().size() == 1 || node.input(1) == nullptr)) return gelu();
     return std::nullopt;
   }
   if (!node.domain().empty() && node.domain() != "ai.onnx") return std::nullopt;
+  if (op == "Gelu") return gelu();
   if (op == "Relu" || op == "Sigmoid" || op == "Tanh") return FusableActivation{op, {}};
   if (op == "LeakyRelu") return FusableActivation{op, {node.get_float("alpha", 0.01f)}};
   if (op == "HardSigmoid")

@@ -50,6 +50,19 @@ def act_nodes(act: str, params: list, x: str, y: str):
         return [helper.make_node("Clip", [x, "clip_lo", "clip_hi"], [y])], inits
     if act == "SiLU":
         return [helper.make_node("Sigmoid", [x], ["silu_s"]), helper.make_node("Mul", [x, "silu_s"], [y])], []
+    if act in ("Gelu", "GeluTanh"):  # opset 17 has no Gelu: written out
+        c = lambda name, v: numpy_helper.from_array(np.array(v, F32), name)  # noqa: E731
+        if act == "Gelu":
+            nodes = [helper.make_node("Mul", [x, "g_rsqrt2"], ["g_s"]), helper.make_node("Erf", ["g_s"], ["g_t"])]
+            inits = [c("g_rsqrt2", 0.7071067811865476)]
+        else:
+            nodes = [helper.make_node("Mul", [x, x], ["g_x2"]), helper.make_node("Mul", ["g_x2", x], ["g_x3"]),
+                     helper.make_node("Mul", ["g_x3", "g_k"], ["g_kx3"]), helper.make_node("Add", [x, "g_kx3"], ["g_u"]),
+                     helper.make_node("Mul", ["g_u", "g_c"], ["g_s"]), helper.make_node("Tanh", ["g_s"], ["g_t"])]
+            inits = [c("g_k", 0.044715), c("g_c", 0.7978845608028654)]
+        nodes += [helper.make_node("Add", ["g_t", "g_one"], ["g_1t"]), helper.make_node("Mul", [x, "g_1t"], ["g_x1t"]),
+                  helper.make_node("Mul", ["g_x1t", "g_half"], [y])]
+        return nodes, inits + [c("g_one", 1.0), c("g_half", 0.5)]
     assert act == ""
     return [helper.make_node("Identity", [x], [y])], []
 
@@ -89,7 +102,7 @@ CURRENT_SHAPES: list = []
 CASES: list[FCase] = []
 
 ACTS = [("Relu", []), ("LeakyRelu", [0.2]), ("Clip", [-0.5, 1.0]), ("Sigmoid", []), ("Tanh", []),
-        ("HardSigmoid", [0.3, 0.4]), ("SiLU", []), ("", [])]
+        ("HardSigmoid", [0.3, 0.4]), ("SiLU", []), ("Gelu", []), ("GeluTanh", []), ("", [])]
 
 # FusedConv: every activation on a padded, strided 2-D conv with bias; residuals; groups, dilations,
 # 1-D and 3-D, auto_pad; no bias.
@@ -161,7 +174,16 @@ for rows in (1, 2, 67):
 CASES.append(FCase("matmul_silu_input_b", "FusedMatMul", [In((2, 9, 33)), In((33, 21))],
                    {"activation": "SiLU", "activation_params": []},
                    fused("FusedMatMul", "MatMul", "SiLU", []), rtol=1e-4, atol=1e-4))
-for act in ("SiLU", "Sigmoid", "Tanh"):
+# Gelu and GeluTanh run as the kernel's own pass too (the few-row path, many rows, B at run time).
+for act in ("Gelu", "GeluTanh"):
+    for rows in (1, 2, 67):
+        CASES.append(FCase(f"matmul_{act}_rows{rows}", "FusedMatMul", [In((rows, 70)), In((70, 131), const=True)],
+                           {"activation": act, "activation_params": []},
+                           fused("FusedMatMul", "MatMul", act, []), rtol=1e-4, atol=1e-4))
+    CASES.append(FCase(f"matmul_{act}_input_b", "FusedMatMul", [In((2, 9, 33)), In((33, 21))],
+                       {"activation": act, "activation_params": []},
+                       fused("FusedMatMul", "MatMul", act, []), rtol=1e-4, atol=1e-4))
+for act in ("SiLU", "Sigmoid", "Tanh", "Gelu", "GeluTanh"):
     CASES.append(FCase(f"gemm_const_{act}", "FusedGemm", [In((37, 48)), In((48, 131), const=True),
                                                           In((131,), const=True)],
                        {"activation": act, "activation_params": []},
@@ -255,8 +277,8 @@ def test_fused_op(case: FCase, threads: int) -> None:
 BAD = [
     ("FusedConv", [np.zeros((1, 2, 4, 4), F32), np.zeros((3, 2, 3, 3), F32), np.zeros((3,), F32),
                    np.zeros((1, 3, 1, 1), F32)], {"activation": "Relu"}, r"residual Z .*\[1,3,1,1\]"),
-    ("FusedConv", [np.zeros((1, 2, 4, 4), F32), np.zeros((3, 2, 3, 3), F32)], {"activation": "Gelu"},
-     "unknown activation 'Gelu'"),
+    ("FusedConv", [np.zeros((1, 2, 4, 4), F32), np.zeros((3, 2, 3, 3), F32)], {"activation": "Swish"},
+     "unknown activation 'Swish'"),
     ("FusedGemm", [np.zeros((2, 3), F32), np.zeros((3, 4), F32)],
      {"activation": "Clip", "activation_params": [0.0]}, "takes 2 activation_params"),
     ("FusedMatMul", [np.zeros((2, 3), F32), np.zeros((2, 4), F32)], {"transB": 1}, "inner dim"),

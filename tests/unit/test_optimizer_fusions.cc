@@ -191,6 +191,62 @@ TEST(FuseGemmActivation, DoesNotFireWhenTheGemmOutputIsAlsoRead) {
   EXPECT_FALSE(t.run_pass(passes::fuse_gemm_activation));
 }
 
+TEST(FuseGemmActivation, GeluAfterAReshapeJoinsTheGemmAndTheReshapeMovesAfter) {
+  // GPT-2's MLP: Gemm -> Reshape -> ferry.Gelu{tanh}.
+  PassTest t;
+  t.model().opset_imports["ferry"] = 1;
+  ir::Value* a = t.input("a", {6, 4});
+  ir::Value* w = t.initializer("w", random_tensor({4, 8}, 5));
+  ir::Value* c = t.initializer("c", random_tensor({8}, 6));
+  ir::Value* shape = t.initializer("shape", Tensor::from_vector<int64_t>(DataType::kInt64, {3}, {1, 6, 8}));
+  ir::Value* g = t.node("Gemm", {a, w, c}, {}, "g");
+  ir::Value* r = t.node("Reshape", {g, shape}, {}, "r");
+  t.output(t.node("Gelu", {r}, {Attribute::make_string("approximate", "tanh")}, "y", kFerryDomain));
+  const Tensor in = random_tensor({6, 4});
+  auto before = t.run({{"a", in}});
+  EXPECT_TRUE(t.run_pass(passes::fuse_gemm_activation));
+  EXPECT_EQ(t.print(),
+            "graph main (a: float[6,4], w: float[4,8] = initializer, c: float[8] = initializer, shape: int64[3] = "
+            "initializer) -> (y: float[1,6,8]) {\n"
+            "  FusedGemm_out = ferry:FusedGemm(a, w, c) {activation=\"GeluTanh\", activation_params=[]}\n"
+            "  y = Reshape(FusedGemm_out, shape)\n"
+            "}\n");
+  expect_close(t.run({{"a", in}}), before);
+}
+
+TEST(FuseGemmActivation, MatMulGeluBecomesFusedMatMul) {
+  PassTest t(20);  // ai.onnx Gelu
+  ir::Value* a = t.input("a", {2, 3, 4});
+  ir::Value* b = t.initializer("b", random_tensor({4, 5}, 2));
+  t.output(t.node("Gelu", {t.node("MatMul", {a, b}, {}, "mm")}, {}, "y"));
+  const Tensor ain = random_tensor({2, 3, 4});
+  auto before = t.run({{"a", ain}});
+  EXPECT_TRUE(t.run_pass(passes::fuse_gemm_activation));
+  EXPECT_EQ(t.print(),
+            "graph main (a: float[2,3,4], b: float[4,5] = initializer) -> (y: float[2,3,5]) {\n"
+            "  y = ferry:FusedMatMul(a, b) {activation=\"Gelu\", activation_params=[]}\n"
+            "}\n");
+  expect_close(t.run({{"a", ain}}), before);
+}
+
+TEST(FuseGemmActivation, DoesNotFireOnAGeluWithBiasOrAReshapeReadTwice) {
+  PassTest t;
+  ir::Value* a = t.input("a", {2, 4});
+  ir::Value* w = t.initializer("w", random_tensor({4, 3}, 5));
+  ir::Value* bias = t.initializer("bias", random_tensor({3}, 7));
+  t.output(t.node("Gelu", {t.node("MatMul", {a, w}, {}, "mm"), bias}, {}, "y", kFerryDomain));
+  EXPECT_FALSE(t.run_pass(passes::fuse_gemm_activation));
+
+  PassTest s;
+  ir::Value* sa = s.input("a", {2, 4});
+  ir::Value* sw = s.initializer("w", random_tensor({4, 3}, 5));
+  ir::Value* shape = s.initializer("shape", Tensor::from_vector<int64_t>(DataType::kInt64, {3}, {1, 2, 3}));
+  ir::Value* r = s.node("Reshape", {s.node("Gemm", {sa, sw}, {}, "g"), shape}, {}, "r");
+  s.output(s.node("Relu", {r}, {}, "y"));
+  s.output(s.node("Neg", {r}, {}, "z"));
+  EXPECT_FALSE(s.run_pass(passes::fuse_gemm_activation));
+}
+
 // ---- fuse_matmul_transpose_scale ---------------------------------------------------------------
 
 TEST(FuseMatMulTransposeScale, TransposedOperandAndDivideByScalar) {

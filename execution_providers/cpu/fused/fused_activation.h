@@ -20,7 +20,7 @@ class FusedActivation {
   const std::string& name() const { return name_; }
   const std::vector<float>& params() const { return params_; }
 
-  /// Applies the activation in place to n floats (Relu, Sigmoid, Tanh and SiLU with the
+  /// Applies the activation in place to n floats (Relu, Sigmoid, Tanh, SiLU and the Gelus with the
   /// vectorised kernels of simd/vmath.h).
   void apply(float* v, int64_t n) const;
 
@@ -36,7 +36,7 @@ class FusedActivation {
   bool own_pass_faster(Producer producer) const;
 
  private:
-  enum class Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kSiLU };
+  enum class Kind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kSiLU, kGelu, kGeluTanh };
   Kind kind_ = Kind::kNone;
   std::string name_;
   std::vector<float> params_;
