@@ -45,7 +45,8 @@ UNARY = ["Exp", "Erf", "Tanh", "Sigmoid", "Relu", "Softplus"]
 CASES: list[Case] = []
 for op in UNARY:
     CASES.append(Case(op, [In((1031,))], name="odd"))
-    CASES.append(Case(op, [In((64, 1001))], name="parallel"))
+    CASES.append(Case(op, [In((64, 1001))], name="parallel"))  # one thread since the cost is measured
+    CASES.append(Case(op, [In((300, 4001))], name="split"))  # over 100 us even for Relu: split
     CASES.append(Case(op, [Lit(EXTREME)], name="extreme"))
 for approx in ("none", "tanh"):
     CASES.append(Case("Gelu", [In((3, 517))], {"approximate": approx}, opsets=(20,), name=f"odd_{approx}"))

@@ -1,17 +1,24 @@
-"""Concat's two work splits (execution_providers/cpu/tensor/concat.cc) against onnxruntime, at 1
-and 2 intra-op threads: small output slices (a concat along the last axes) copied a range of
+"""Copy kernels' work splits against onnxruntime, at 1 and 2 intra-op threads. Concat
+(execution_providers/cpu/tensor/concat.cc): small output slices (a concat along the last axes) copied a range of
 slices per work item, in tiles input after input where a block has fewer than 16 elements
 (blocks of 1, of a few, an empty input) and slice after slice otherwise (a channels-last concat);
-large slices one (slice, input) block per work item. Sizes large enough to split over threads."""
+large slices one (slice, input) block per work item. Slice (tensor_ext.h map_copy): rows copied
+whole where contiguous, gathered element by element otherwise. Sizes large enough to split over
+threads, and small ones that stay on the calling thread."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from op_harness import Case, In, run_case
+from op_harness import Case, In, Lit, run_case
 
 I64, U8 = np.int64, np.uint8
+
+
+def i64(*v):
+    return Lit(np.array(v, I64), const=True)
+
 
 CASES = [
     # blocks of one element: box coordinates stacked along the last axis
@@ -32,10 +39,16 @@ CASES = [
     Case("Concat", [In((7, 999, 1), I64), In((7, 999, 2), I64)], {"axis": 2}, name="last_i64"),
     Case("Concat", [In((7, 999, 3), U8), In((7, 999, 1), U8), In((7, 999, 30), U8)], {"axis": -1},
          name="last_u8"),
+    # Slice: contiguous rows (a channel range of an NCHW head output), large and small; a strided
+    # last axis (gathered); int64 rows
+    Case("Slice", [In((1, 84, 80, 80)), i64(4), i64(84), i64(1)], name="rows_split"),
+    Case("Slice", [In((1, 84, 20, 20)), i64(0), i64(4), i64(1)], name="rows_small"),
+    Case("Slice", [In((3, 500, 701)), i64(1), i64(700), i64(2), i64(3)], name="strided_split"),
+    Case("Slice", [In((5, 40000, 3), I64), i64(10), i64(39990), i64(1)], name="rows_i64"),
 ]
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_concat(case: Case, threads: int) -> None:
+def test_copy(case: Case, threads: int) -> None:
     run_case(case, 13, threads)
