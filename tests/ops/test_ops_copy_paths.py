@@ -1,10 +1,10 @@
 """Copy kernels' work splits against onnxruntime, at 1 and 2 intra-op threads. Concat
-(execution_providers/cpu/tensor/concat.cc): small output slices (a concat along the last axes) copied a range of
-slices per work item, in tiles input after input where a block has fewer than 16 elements
-(blocks of 1, of a few, an empty input) and slice after slice otherwise (a channels-last concat);
-large slices one (slice, input) block per work item. Slice (tensor_ext.h map_copy): rows copied
-whole where contiguous, gathered element by element otherwise. Sizes large enough to split over
-threads, and small ones that stay on the calling thread."""
+(execution_providers/cpu/tensor/concat.cc): small output slices with a block under 16 elements
+(a concat along the last axes: blocks of 1, of a few, an empty input) copied a range of slices
+per work item, in tiles input after input; otherwise (a channels-last concat, large slices) one
+(slice, input) block per work item. Slice (tensor_ext.h map_copy): rows copied whole where
+contiguous, gathered element by element otherwise. Sizes large enough to split over threads, and
+small ones that stay on the calling thread."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ CASES = [
     Case("Concat", [In((2, 70001, 2)), In((2, 70001, 5))], {"axis": 2}, name="last_few_split"),
     # one block of 16 or more and one below: still tiled
     Case("Concat", [In((1, 333, 20)), In((1, 333, 3))], {"axis": 2}, name="last_mixed_16"),
-    # channels-last concat: blocks of 16 elements and more, slice after slice
+    # channels-last concat: blocks of 16 elements and more, (slice, input) blocks
     Case("Concat", [In((1, 37, 41, 20)), In((1, 37, 41, 17))], {"axis": 3}, name="nhwc_odd"),
     Case("Concat", [In((1, 80, 80, 128)), In((1, 80, 80, 64))], {"axis": -1}, name="nhwc_split"),
     # large slices: (slice, input) blocks

@@ -1,6 +1,7 @@
 // Concat along one axis (negative allowed), any element type; each outer slice copies one
 // contiguous block per input. Work items on the intra-op pool: ranges of outer slices when the
-// slices are small (a concat along the last axes), else one (slice, input) block each.
+// slices are small and some block tiny (a concat along the last axes), else one (slice, input)
+// block each.
 #include <algorithm>
 #include <vector>
 
@@ -11,7 +12,8 @@ namespace ferry::ep::cpu {
 namespace {
 
 class Concat final : public Kernel {
-  // Output slices of fewer elements than this are the work items (several to an item).
+  // Output slices of fewer elements than this, with a block under 16 elements, are copied
+  // several slices to a work item.
   static constexpr int64_t kSmallSlice = 4096;
 
  public:
@@ -44,43 +46,44 @@ class Concat final : public Kernel {
     visit_by_size(first.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* out = y.data<T>();
-      // Copies input t's blocks of outer slices [o0, o1); blocks of a few elements (a concat
-      // along the last axes) in a plain loop rather than a copy call per block.
+      // Copies input t's blocks of outer slices [o0, o1), each in a plain loop rather than a
+      // copy call.
       auto copy_blocks = [&](size_t t, int64_t o0, int64_t o1) {
         const int64_t block = at[t + 1] - at[t];
         const T* src = inputs[t]->data<T>() + o0 * block;
         T* dst = out + o0 * out_block + at[t];
         if (block == 1) {
           for (int64_t o = o0; o < o1; ++o, dst += out_block) *dst = *src++;
-        } else if (block < 16) {
+        } else {
           for (int64_t o = o0; o < o1; ++o, src += block, dst += out_block)
             for (int64_t j = 0; j < block; ++j) dst[j] = src[j];
-        } else {
-          for (int64_t o = o0; o < o1; ++o, src += block, dst += out_block) std::copy(src, src + block, dst);
         }
       };
       // ~0.25 ns per element copied (16 GB/s): a parallel region costs tens of microseconds to
       // wake, so only copies of a few hundred microseconds split.
-      if (out_block < kSmallSlice) {
-        // Many small slices: a work item is a range of slices. Blocks of 16 elements or more are
-        // copied slice after slice (the output written front to back); smaller ones input after
-        // input over tiles of about 32 KiB of output, which stay in cache meanwhile.
-        int64_t min_block = out_block;
-        for (size_t t = 0; t < count; ++t) min_block = std::min(min_block, at[t + 1] - at[t]);
-        const int64_t tile = min_block >= 16 ? 1 : std::max<int64_t>(1, 8192 / out_block);
+      int64_t min_block = out_block;
+      for (size_t t = 0; t < count; ++t) min_block = std::min(min_block, at[t + 1] - at[t]);
+      if (out_block < kSmallSlice && min_block < 16) {
+        // Small slices with blocks under 16 elements (a concat along the last axes): a work item
+        // is a range of slices, copied input after input over tiles of about 32 KiB of output,
+        // which stay in cache meanwhile.
+        const int64_t tile = std::max<int64_t>(1, 8192 / out_block);
         ctx.thread_pool().parallel_for(outer, 0.25 * static_cast<double>(out_block), [&](int64_t o0, int64_t o1) {
           for (int64_t b = o0; b < o1; b += tile)
             for (size_t t = 0; t < count; ++t) copy_blocks(t, b, std::min(o1, b + tile));
         });
         return;
       }
-      // Large slices: one work item per (outer slice, input) block, so that a concat along the
-      // first axes (few outer slices of large blocks) still splits over the pool.
+      // Otherwise one work item per (outer slice, input) block, so that a concat along the first
+      // axes (few outer slices of large blocks) still splits over the pool.
       const double cost = 0.25 * static_cast<double>(out_block) / static_cast<double>(count);
       ctx.thread_pool().parallel_for(outer * static_cast<int64_t>(count), cost, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
           const int64_t o = i / static_cast<int64_t>(count);
-          copy_blocks(static_cast<size_t>(i % static_cast<int64_t>(count)), o, o + 1);
+          const size_t t = static_cast<size_t>(i % static_cast<int64_t>(count));
+          const int64_t block = at[t + 1] - at[t];
+          const T* src = inputs[t]->data<T>() + o * block;
+          std::copy(src, src + block, out + o * out_block + at[t]);
         }
       });
     });
