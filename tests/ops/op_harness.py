@@ -135,7 +135,9 @@ def build_model(case: Case, opset: int, arrays: list, out_types: list | None) ->
     return model
 
 
-def run_case(case: Case, opset: int):
+def run_case(case: Case, opset: int, threads: int | None = None):
+    """Runs the case on Ferry (with `threads` intra-op threads when given, else the default) and
+    compares with onnxruntime, or the case's reference."""
     rng = np.random.default_rng(zlib.crc32(f"{case.op}/{case.name}/{opset}".encode()))
     arrays = []
     for spec in case.inputs:
@@ -161,7 +163,10 @@ def run_case(case: Case, opset: int):
             expected = ReferenceEvaluator(untyped).run(None, feed)
         model = build_model(case, opset, arrays, [onnx_type(e.dtype) for e in expected])
 
-    got = ferry.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
+    opts = ferry.SessionOptions()
+    if threads is not None:
+        opts.intra_op_num_threads = threads
+    got = ferry.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, feed)
     assert len(got) == len(expected)
     for i, (g, e) in enumerate(zip(got, expected)):
         g, e = np.asarray(g), np.asarray(e)

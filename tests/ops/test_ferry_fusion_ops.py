@@ -219,6 +219,7 @@ CHAINS = [
     ("transcendental", ["Sigmoid", "Tanh", "Exp", "Log", "Erf", "Sin", "Cos"], [0] * 7, "any"),
     ("rounding", ["Mul", "Floor", "Neg", "Ceil", "Reciprocal"], [3.7, 0, 0, 0, 0], "any"),
     ("activations", ["LeakyRelu", "Elu", "Softplus", "Softsign", "Sub", "Div"], [0.1, 0.7, 0, 0, 0.25, 4.0], "any"),
+    ("softplus_scale", ["Mul", "Softplus", "Mul"], [40.0, 0, 8.0], "any"),  # large |x| both ways
 ]
 for name, ops, consts, kind in CHAINS:
     CASES.append(FCase(f"chain_{name}", "ElementwiseChain", [In((3, 1000, 7), kind=kind)],

@@ -1,6 +1,6 @@
 """The vectorised float paths (execution_providers/cpu/simd/) against onnxruntime, at 1 and 2
 intra-op threads: element-wise unary and binary ops, Softmax / LogSoftmax, LayerNormalization and
-ReduceSum / ReduceMean / ReduceMax over trailing axes.
+ReduceSum / ReduceMean / ReduceMax over trailing axes, Softplus.
 
 Shapes are chosen to hit the vector loops and their tails (lengths that are not multiples of 16,
 tensors large enough to be split between threads), every broadcasting form of the binary kernel
@@ -40,12 +40,13 @@ EXTREME = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, -1e-40, 1e-45, 88
                     -9.0, 20.0, -20.0, 44.0, 3.4e38, -3.4e38, 1.0, -1.0, 0.5, 1e-8, -1e-8, 4.0, -4.0, 0.3],
                    dtype=F32)
 
-UNARY = ["Exp", "Erf", "Tanh", "Sigmoid", "Relu"]
+UNARY = ["Exp", "Erf", "Tanh", "Sigmoid", "Relu", "Softplus"]
 
 CASES: list[Case] = []
 for op in UNARY:
     CASES.append(Case(op, [In((1031,))], name="odd"))
-    CASES.append(Case(op, [In((64, 1001))], name="parallel"))
+    CASES.append(Case(op, [In((64, 1001))], name="parallel"))  # one thread since the cost is measured
+    CASES.append(Case(op, [In((300, 4001))], name="split"))  # over 100 us even for Relu: split
     CASES.append(Case(op, [Lit(EXTREME)], name="extreme"))
 for approx in ("none", "tanh"):
     CASES.append(Case("Gelu", [In((3, 517))], {"approximate": approx}, opsets=(20,), name=f"odd_{approx}"))
@@ -214,6 +215,7 @@ SWEEP_REFERENCES = {
     "Tanh": np.tanh,
     "Erf": _erf64,
     "Silu": lambda x: x / (1.0 + np.exp(-x)),
+    "Softplus": lambda x: np.logaddexp(0.0, x),
 }
 
 

@@ -67,6 +67,7 @@ template <typename C> C softplus(C x) {
 struct SoftplusOp : NoAttributes {
   using NoAttributes::NoAttributes;
   template <typename C> C operator()(C x) const { return softplus(x); }
+  static void simd(const float* x, float* y, int64_t n) { simd::softplus(x, y, n); }
 };
 
 struct SoftsignOp : NoAttributes {

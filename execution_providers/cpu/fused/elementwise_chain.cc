@@ -54,6 +54,7 @@ void apply_chain_op(ChainOp op, float c, ArrMap v) {
     case ChainOp::kTanh: simd::tanh(p, p, n); return;
     case ChainOp::kExp: simd::exp(p, p, n); return;
     case ChainOp::kErf: simd::erf(p, p, n); return;
+    case ChainOp::kSoftplus: simd::softplus(p, p, n); return;
     default: break;
   }
   switch (op) {
@@ -76,9 +77,6 @@ void apply_chain_op(ChainOp op, float c, ArrMap v) {
     case ChainOp::kCeil: for (float& x : v) x = std::ceil(x); break;
     case ChainOp::kSin: v = v.sin(); break;
     case ChainOp::kCos: v = v.cos(); break;
-    case ChainOp::kSoftplus:
-      for (float& x : v) x = x > 0.f ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-      break;
     case ChainOp::kSoftsign: v = v / (v.abs() + 1.f); break;
     default: break;  // handled above
   }

@@ -163,6 +163,37 @@ FERRY_AI V verf(V a) {
   return blend(t > splat(0.927734375f), big, small);
 }
 
+/// log(1 + t) for t in [0, 1] (or NaN): w = 1 + t is 2^e m with m in [sqrt(1/2), sqrt(2)), log m
+/// Cephes' logf polynomial, plus (t - (w - 1)) / w, the rounding error of w (exact, by Fast2Sum)
+/// over w, so that small t keep their digits (the result is t itself below 2^-24).
+FERRY_AI V vlog1p_unit(V t) {
+  const V one = splat(1.f), w = one + t;
+  const VI big = ibits(w) > splati(0x3fb504f3);  // w > sqrt(2)
+  const V e = blend(big, one, splat(0.f));
+  const V f = blend(big, w * splat(0.5f), w) - one;  // exact: m and w - 1 are representable
+  const V z = f * f;
+  V p = splat(7.0376836292e-2f);
+  p = p * f + splat(-1.1514610310e-1f);
+  p = p * f + splat(1.1676998740e-1f);
+  p = p * f + splat(-1.2420140846e-1f);
+  p = p * f + splat(1.4249322787e-1f);
+  p = p * f + splat(-1.6668057665e-1f);
+  p = p * f + splat(2.0000714765e-1f);
+  p = p * f + splat(-2.4999993993e-1f);
+  p = p * f + splat(3.3333331174e-1f);
+  V y = p * f * z + (t - (w - one)) / w;
+  y = y + e * splat(-2.12194440e-4f);
+  y = y - splat(0.5f) * z;
+  return (f + y) + e * splat(0.693359375f);
+}
+
+/// softplus(x) = max(x, 0) + log(1 + e^-|x|), which cannot overflow; NaN and +-inf as in <cmath>
+/// (softplus(-inf) = 0, softplus(+inf) = +inf).
+FERRY_AI V vsoftplus(V x) {
+  const V pos = bits(~sign_mask(x) & ibits(x));  // x for x >= +0, else +0
+  return pos + vlog1p_unit(vexp_neg(neg_abs(x)));
+}
+
 FERRY_AI V vgelu_erf(V x) { return splat(0.5f) * x * (splat(1.f) + verf(x * splat(0.70710678118654752f))); }
 FERRY_AI V vgelu_tanh(V x) {
   const V inner = splat(0.7978845608028654f) * (x + splat(0.044715f) * x * x * x);
@@ -222,6 +253,9 @@ FERRY_SIMD_CLONES void relu(const float* x, float* y, int64_t n) {
 }
 FERRY_SIMD_CLONES void silu(const float* x, float* y, int64_t n) {
   map(x, y, n, [](V v) __attribute__((always_inline)) { return vsilu(v); });
+}
+FERRY_SIMD_CLONES void softplus(const float* x, float* y, int64_t n) {
+  map(x, y, n, [](V v) __attribute__((always_inline)) { return vsoftplus(v); });
 }
 FERRY_SIMD_CLONES void gelu_erf(const float* x, float* y, int64_t n) {
   map(x, y, n, [](V v) __attribute__((always_inline)) { return vgelu_erf(v); });

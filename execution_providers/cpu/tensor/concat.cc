@@ -1,5 +1,7 @@
 // Concat along one axis (negative allowed), any element type; each outer slice copies one
-// contiguous block per input, one work item per (slice, input) block on the intra-op pool.
+// contiguous block per input. Work items on the intra-op pool: ranges of outer slices when the
+// slices are small and some block tiny (a concat along the last axes), else one (slice, input)
+// block each.
 #include <algorithm>
 #include <vector>
 
@@ -10,6 +12,10 @@ namespace ferry::ep::cpu {
 namespace {
 
 class Concat final : public Kernel {
+  // Output slices of fewer elements than this, with a block under 16 elements, are copied
+  // several slices to a work item.
+  static constexpr int64_t kSmallSlice = 4096;
+
  public:
   explicit Concat(const KernelInfo& info) : axis_(info.node().require_int("axis")) {}
 
@@ -35,18 +41,43 @@ class Concat final : public Kernel {
     const int64_t outer = product(out_shape, 0, axis), inner = product(out_shape, axis + 1, out_shape.size());
     const int64_t out_block = out_shape[axis] * inner;
     if (y.element_count() == 0) return;
-    // One work item per (outer slice, input) block, so that a concat along the first axes (few
-    // outer slices of large blocks) still splits over the pool.
     std::vector<int64_t> at(count + 1, 0);  // block start of each input within an outer slice
     for (size_t i = 0; i < count; ++i) at[i + 1] = at[i] + inputs[i]->dim(axis) * inner;
-    const int64_t items = outer * static_cast<int64_t>(count);
     visit_by_size(first.dtype(), "input", [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* out = y.data<T>();
+      // Copies input t's blocks of outer slices [o0, o1), each in a plain loop rather than a
+      // copy call.
+      auto copy_blocks = [&](size_t t, int64_t o0, int64_t o1) {
+        const int64_t block = at[t + 1] - at[t];
+        const T* src = inputs[t]->data<T>() + o0 * block;
+        T* dst = out + o0 * out_block + at[t];
+        if (block == 1) {
+          for (int64_t o = o0; o < o1; ++o, dst += out_block) *dst = *src++;
+        } else {
+          for (int64_t o = o0; o < o1; ++o, src += block, dst += out_block)
+            for (int64_t j = 0; j < block; ++j) dst[j] = src[j];
+        }
+      };
       // ~0.25 ns per element copied (16 GB/s): a parallel region costs tens of microseconds to
       // wake, so only copies of a few hundred microseconds split.
+      int64_t min_block = out_block;
+      for (size_t t = 0; t < count; ++t) min_block = std::min(min_block, at[t + 1] - at[t]);
+      if (out_block < kSmallSlice && min_block < 16) {
+        // Small slices with blocks under 16 elements (a concat along the last axes): a work item
+        // is a range of slices, copied input after input over tiles of about 32 KiB of output,
+        // which stay in cache meanwhile.
+        const int64_t tile = std::max<int64_t>(1, 8192 / out_block);
+        ctx.thread_pool().parallel_for(outer, 0.25 * static_cast<double>(out_block), [&](int64_t o0, int64_t o1) {
+          for (int64_t b = o0; b < o1; b += tile)
+            for (size_t t = 0; t < count; ++t) copy_blocks(t, b, std::min(o1, b + tile));
+        });
+        return;
+      }
+      // Otherwise one work item per (outer slice, input) block, so that a concat along the first
+      // axes (few outer slices of large blocks) still splits over the pool.
       const double cost = 0.25 * static_cast<double>(out_block) / static_cast<double>(count);
-      ctx.thread_pool().parallel_for(items, cost, [&](int64_t i0, int64_t i1) {
+      ctx.thread_pool().parallel_for(outer * static_cast<int64_t>(count), cost, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
           const int64_t o = i / static_cast<int64_t>(count);
           const size_t t = static_cast<size_t>(i % static_cast<int64_t>(count));
