@@ -148,30 +148,28 @@ def test_outside_rule_stays_direct(name, x_shape, w_shape, attrs):
     np.testing.assert_allclose(got, ort_run(reference, feed), **TOL)
 
 
+def check_direct_channels_last(seed: str, w_shape, x_model, x_run):
+    """A channels-last FusedConv (Relu, pads 1) with X declared as x_model and fed x_run: must not
+    take the Winograd path, and must match onnxruntime."""
+    rng = seeded(seed)
+    w = (rng.standard_normal(w_shape) / np.sqrt(9 * w_shape[1])).astype(F32)
+    attrs = {"pads": [1, 1, 1, 1]}
+    feed = {"x": rng.standard_normal(x_run).astype(F32)}
+    kw = dict(act="Relu", channels_last=True)
+    got, runs = run_counted(build("FusedConv", x_model, w, None, None, attrs, **kw), feed, 1)
+    assert runs == 0
+    np.testing.assert_allclose(got, ort_run(build("FusedConv", x_model, w, None, None, attrs, reference=True, **kw),
+                                            feed), **TOL)
+
+
 def test_weights_over_the_cap_stay_direct():
     """C = M = 1024: 64 MiB of transformed weights, over conv_dnnl.cc's kWinogradMaxWeightBytes."""
-    rng = seeded("wino_cap")
-    w = (rng.standard_normal((1024, 1024, 3, 3)) / 96).astype(F32)
-    attrs = {"pads": [1, 1, 1, 1]}
-    xs = (1, 10, 10, 1024)
-    feed = {"x": rng.standard_normal(xs).astype(F32)}
-    got, runs = run_counted(build("FusedConv", xs, w, None, None, attrs, act="Relu", channels_last=True), feed, 1)
-    assert runs == 0
-    np.testing.assert_allclose(got, ort_run(build("FusedConv", xs, w, None, None, attrs, act="Relu",
-                                                  channels_last=True, reference=True), feed), **TOL)
+    check_direct_channels_last("wino_cap", (1024, 1024, 3, 3), (1, 10, 10, 1024), (1, 10, 10, 1024))
 
 
 def test_unknown_spatial_dims_stay_direct():
     """H and W unknown at creation: the rule cannot see the output size, so the direct path."""
-    rng = seeded("wino_symbolic")
-    w = (rng.standard_normal((64, 64, 3, 3)) / 24).astype(F32)
-    fx = ("n", "h", "w", 64)
-    attrs = {"pads": [1, 1, 1, 1]}
-    feed = {"x": rng.standard_normal((1, 16, 16, 64)).astype(F32)}
-    got, runs = run_counted(build("FusedConv", fx, w, None, None, attrs, act="Relu", channels_last=True), feed, 1)
-    assert runs == 0
-    np.testing.assert_allclose(got, ort_run(build("FusedConv", fx, w, None, None, attrs, act="Relu",
-                                                  channels_last=True, reference=True), feed), **TOL)
+    check_direct_channels_last("wino_symbolic", (64, 64, 3, 3), ("n", "h", "w", 64), (1, 16, 16, 64))
 
 
 def test_nchw_stays_direct():
