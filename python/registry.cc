@@ -1,15 +1,18 @@
 // _ferry.registered_kernels(): every kernel registration of every provider in this build, for
-// tools/gen_supported_ops.py (docs/supported_ops.md) and tests.
+// tools/gen_supported_ops.py (docs/supported_ops.md) and tests; _ferry.winograd_conv_runs(): how
+// many convolutions ran on the Winograd path (execution_providers/cpu/dnnl/conv_winograd.h), for tests.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include "execution_providers/cpu/cpu_provider.h"
+#include "execution_providers/cpu/dnnl/conv_winograd.h"
 
 namespace py = pybind11;
 
 namespace ferry::python {
 
 void bind_registry(py::module_& m) {
+  m.def("winograd_conv_runs", [] { return ep::cpu::winograd_conv_runs(); });
   m.def("registered_kernels", [] {
     py::list out;
     ep::cpu::CpuProvider cpu;

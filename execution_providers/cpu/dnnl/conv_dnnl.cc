@@ -115,6 +115,46 @@ dnnl::convolution_forward::primitive_desc choose_implementation(Make&& make, con
   return make();  // next_impl() moved past the first: start again
 }
 
+/// The fewest input and output channels, and output pixels per image, for which a convolution
+/// runs as Winograd (see winograd_eligible).
+constexpr int64_t kWinogradMinChannels = 64;
+constexpr int64_t kWinogradMinOutputPixels = 100;
+/// The largest transformed weights (16 C M floats) a Winograd convolution may keep. They are 16/9
+/// of the plain weights, which the direct path keeps instead: the cap bounds what the path adds
+/// to a session's resident memory. (unet's 1024x1024 conv, 64 MiB transformed, runs 0.55-0.67x
+/// the direct time but would add 29 MB: peak RSS 0.81x onnxruntime's, over the 0.8 target.)
+constexpr int64_t kWinogradMaxWeightBytes = int64_t{48} << 20;
+
+/// Whether a convolution with constant W [M, C, kh, kw] runs as Winograd F(2x2, 3x3)
+/// (conv_winograd.h) rather than oneDNN's direct convolution: channels last, float32 compute,
+/// 2-D, 3x3, stride 1, no dilation, one group, C and M >= kWinogradMinChannels, an activation
+/// chain the output transform computes, X's inferred height and width known, giving at least
+/// kWinogradMinOutputPixels outputs per image, and transformed weights within
+/// kWinogradMaxWeightBytes. Measured (one thread, CPU time, Relu, pads 1)
+/// against oneDNN's direct convolution (brgconv): C = M = 64 at 56x56 0.8x, 128 at 28x28 0.65x,
+/// 256 at 14x14 0.6x, 512 at 14x14 0.6x, 512 at 10x10 0.77x, but 512 at 7x7 1.2-1.6x (16 tiles:
+/// the 16 products re-read 16/9 of the weights for too few rows) and C = M = 32 1.1-1.15x.
+bool winograd_eligible(const KernelInfo& info, const ConvPoolAttributes& attrs, const std::vector<int64_t>& w_dims,
+                       const std::vector<int64_t>& x_dims, bool spatial_known, bool channels_last,
+                       dnnl::memory::data_type compute_type, const std::vector<DnnlEltwise>& eltwise) {
+  if (!channels_last || !spatial_known || compute_type != dt::f32 || w_dims.size() != 4 || attrs.group != 1)
+    return false;
+  if (w_dims[2] != 3 || w_dims[3] != 3 || w_dims[0] < kWinogradMinChannels || w_dims[1] < kWinogradMinChannels)
+    return false;
+  for (int64_t s : attrs.strides)
+    if (s != 1) return false;
+  for (int64_t d : attrs.dilations)
+    if (d != 1) return false;
+  if (!WinogradConv::supports(eltwise)) return false;
+  if (16 * w_dims[0] * w_dims[1] * int64_t{sizeof(float)} > kWinogradMaxWeightBytes) return false;
+  try {
+    const SpatialGeometry g = resolve_geometry(attrs, {x_dims[2], x_dims[3]}, {3, 3}, false, info.node());
+    return g.out[0] * g.out[1] >= kWinogradMinOutputPixels;
+  } catch (const Error&) {
+    return false;  // pads this shape cannot take: the direct path reports it
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoolAttributes& attrs,
@@ -145,12 +185,24 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoo
       const int64_t dil = attrs.dilations.size() == r - 2 ? attrs.dilations[d - 2] : 1;
       x_dims[d] = std::max<int64_t>(32, dil * (w_dims[d] - 1) + 1);
     }
+    bool spatial_known = false;
     if (xt != nullptr && xt->shape.has_rank && xt->shape.rank() == r) {
+      spatial_known = true;
       for (size_t d = 0; d < r; ++d) {
         const size_t src = channels_last ? (d == 0 ? 0 : d == 1 ? r - 1 : d - 1) : d;
         const ir::Dim& dim = xt->shape.dims[src];
-        if (d != 1 && dim.is_constant() && dim.value() > 0) x_dims[d] = dim.value();
+        const bool known = dim.is_constant() && dim.value() > 0;
+        if (d != 1 && known) x_dims[d] = dim.value();
+        if (d >= 2 && !known) spatial_known = false;
       }
+    }
+    if (winograd_eligible(info, attrs, w_dims, x_dims, spatial_known, channels_last, k->compute_type_, k->eltwise_)) {
+      k->winograd_ = std::make_unique<WinogradConv>(w->data<float>(), w_dims[0], w_dims[1], k->eltwise_);
+      k->const_w_ = true;
+      k->const_w_dims_ = w_dims;
+      info.mark_prepacked(1);
+      if (k->bias_prepacked_) info.mark_prepacked(2);
+      return k;
     }
     const bool has_bias = info.input_type(2) != nullptr, has_z = info.input_type(3) != nullptr;
     k->const_w_ = true;
@@ -285,6 +337,9 @@ Tensor* DnnlConv::run(KernelContext& ctx, const Tensor& x, const Tensor& w, cons
       return &ctx.allocate_output(0, DataType::kFloat, y_shape);
     }
 
+  if (winograd_ != nullptr)
+    return run_winograd(ctx, x, x_dims, b == nullptr ? nullptr : bias_prepacked_ ? bias_.data() : b->data<float>(), z);
+
   std::shared_ptr<const Primitive> p;
   try {
     p = primitive_for(ctx.node(), x_dims, w_dims, b != nullptr, z != nullptr);
@@ -346,6 +401,32 @@ Tensor* DnnlConv::run(KernelContext& ctx, const Tensor& x, const Tensor& w, cons
   } else if (y_aliases_x) {
     std::memcpy(py, dst.get_data_handle(), y_bytes);
   }
+  return &y;
+}
+
+Tensor* DnnlConv::run_winograd(KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& x_dims,
+                               const float* bias, const Tensor* z) const {
+  const std::vector<int64_t> in(x_dims.begin() + 2, x_dims.end());
+  const SpatialGeometry g = resolve_geometry(attrs_, in, {3, 3}, false, ctx.node());
+  const std::vector<int64_t> y_shape = {x_dims[0], g.out[0], g.out[1], winograd_->out_channels()};
+  if (z != nullptr && (z->dtype() != DataType::kFloat || z->shape() != y_shape))
+    fail(ctx, ErrorCode::kInvalidArgument, "residual Z " + z->describe() + " must have the output's shape and type " +
+                                               shape_to_string(y_shape) + " float");
+  Tensor& y = ctx.allocate_output(0, DataType::kFloat, y_shape);
+  float* py = y.data<float>();
+  // Y may share X's storage (the runtime's in-place reuse of Z when Z is X): tiles read X's
+  // pixels around the ones they write, so compute into a copy of Z then.
+  const bool y_aliases_x = static_cast<const void*>(py) == static_cast<const void*>(x.data<float>());
+  std::vector<float> staged;
+  float* out = py;
+  const float* pz = z != nullptr ? z->data<float>() : nullptr;
+  if (y_aliases_x) {
+    staged.resize(static_cast<size_t>(y.element_count()));
+    out = staged.data();
+  }
+  winograd_->run(ctx.thread_pool(), x.data<float>(), x_dims[0], in[0], in[1], g.pad_begin[0], g.pad_begin[1], g.out[0],
+                 g.out[1], bias, pz, out);
+  if (y_aliases_x) std::memcpy(py, out, staged.size() * sizeof(float));
   return &y;
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "execution_providers/conv_pool_attributes.h"
+#include "execution_providers/cpu/dnnl/conv_winograd.h"
 #include "execution_providers/cpu/dnnl/dnnl_runtime.h"
 #include "execution_providers/kernel.h"
 
@@ -50,7 +51,7 @@ class DnnlConv {
   /// caller then uses its own implementation.
   Tensor* run(KernelContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor* z) const;
 
-  bool weights_prepacked() const { return !weights_.empty(); }
+  bool weights_prepacked() const { return !weights_.empty() || winograd_ != nullptr; }
 
  private:
   struct Primitive;  // one input-shape signature's primitive and layouts
@@ -62,6 +63,10 @@ class DnnlConv {
   /// Creates the primitive for X's dims (logical N, C, spatial...) and these inputs.
   std::shared_ptr<const Primitive> make_primitive(const ir::Node& node, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims,
                                                   bool has_bias, bool has_z) const;
+  /// run() on the Winograd path: X channels last with logical dims x_dims (checked against W),
+  /// bias: M floats or null.
+  Tensor* run_winograd(KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& x_dims, const float* bias,
+                       const Tensor* z) const;
   std::shared_ptr<const Primitive> primitive_for(const ir::Node& node, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims,
                                                  bool has_bias, bool has_z) const;
 
@@ -75,6 +80,9 @@ class DnnlConv {
   bool bias_prepacked_ = false;
 
   dnnl_rt::PackedWeights weights_;  // constant W, one copy per layout in use
+  /// Set (and weights_ left empty) when the convolution runs as Winograd F(2x2, 3x3) instead
+  /// (conv_winograd.h; chosen at creation, see winograd_eligible in conv_dnnl.cc).
+  std::unique_ptr<WinogradConv> winograd_;
   dnnl_rt::ShapeCache<Primitive> primitives_;
 };
 
