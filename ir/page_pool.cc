@@ -117,7 +117,7 @@ HugePageArena::HugePageArena(size_t capacity) {
     ::munmap(reinterpret_cast<void*>(aligned + len), after);
   base_ = reinterpret_cast<char*>(aligned);
   capacity_ = len;
-  advise_huge_pages(base_, capacity_);  // refused where THP is off: 4 KiB pages then
+  ::madvise(base_, capacity_, MADV_HUGEPAGE);  // refused where THP is off: 4 KiB pages then
 }
 
 HugePageArena::~HugePageArena() {
@@ -208,13 +208,6 @@ bool drop_file_pages(const void* data, size_t size) {
   const uintptr_t b = (p + page - 1) / page * page, e = (p + size) / page * page;
   if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
   return true;
-}
-
-bool advise_huge_pages(void* data, size_t size) {
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const auto p = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t b = (p + kHuge - 1) / kHuge * kHuge, e = (p + size) / kHuge * kHuge;
-  return e > b && ::madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE) == 0;
 }
 
 }  // namespace ferry::mem

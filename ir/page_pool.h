@@ -84,12 +84,4 @@ bool in_file_mapping(const void* data, size_t size);
 /// it from the process and returns true; else does nothing and returns false.
 bool drop_file_pages(const void* data, size_t size);
 
-// ---- transparent huge pages ----
-
-/// Asks the kernel to back the 2 MiB-aligned part of [data, data + size) with transparent huge
-/// pages (MADV_HUGEPAGE; Linux's default THP mode, "madvise", gives them only to regions that ask).
-/// Call before the pages are first touched. Returns whether any part was advised (false when the
-/// range holds no aligned 2 MiB or the kernel refuses); memory behaves the same either way.
-bool advise_huge_pages(void* data, size_t size);
-
 }  // namespace ferry::mem

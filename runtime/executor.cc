@@ -9,7 +9,6 @@
 #include <cstdlib>
 
 #include "execution_providers/kernel.h"
-#include "ir/page_pool.h"
 #include "runtime/input_check.h"
 #include "runtime/kernel_context.h"
 
@@ -100,9 +99,7 @@ Tensor ArenaPool::acquire(size_t bytes) {
     ++created_;
   }
   try {
-    Tensor arena = Tensor::empty(DataType::kUInt8, {static_cast<int64_t>(bytes)});
-    mem::advise_huge_pages(arena.data<uint8_t>(), bytes);
-    return arena;
+    return Tensor::empty(DataType::kUInt8, {static_cast<int64_t>(bytes)});
   } catch (...) {
     std::lock_guard<std::mutex> lock(mu_);
     --created_;

@@ -47,8 +47,7 @@ struct RunState {
 class ArenaPool {
  public:
   ArenaPool();
-  /// A free arena of `bytes` bytes, or a new one when all are in use (its 2 MiB-aligned part
-  /// advised for transparent huge pages: fewer TLB misses over large activations).
+  /// A free arena of `bytes` bytes, or a new one when all are in use.
   Tensor acquire(size_t bytes);
   /// Gives an arena back for the next run.
   void release(Tensor arena);

@@ -16,7 +16,6 @@
 
 #include "execution_providers/cpu/dnnl/dnnl_runtime.h"
 #include "ir/page_pool.h"
-#include "smaps_util.h"
 
 namespace ferry::ep::cpu::dnnl_rt {
 namespace {
@@ -47,8 +46,17 @@ class MappedFloats {
 
   /// This process's resident KiB of the mapping (/proc/self/smaps).
   long resident_kib() const {
-    const std::string rss = test::smaps_field(addr_, "Rss:");
-    return rss.empty() ? -1 : std::stol(rss);
+    std::ifstream smaps("/proc/self/smaps");
+    std::string line;
+    char start[32];
+    std::snprintf(start, sizeof start, "%lx-", reinterpret_cast<unsigned long>(addr_));
+    bool in = false;
+    while (std::getline(smaps, line)) {
+      if (line.find('-') != std::string::npos && line.find(' ') > line.find('-') && std::isxdigit(line[0]))
+        in = line.rfind(start, 0) == 0;
+      if (in && line.rfind("Rss:", 0) == 0) return std::stol(line.substr(4));
+    }
+    return -1;
   }
 
  private:

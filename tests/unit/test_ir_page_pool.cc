@@ -1,19 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
-#include <string>
 #include <vector>
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "ir/page_pool.h"
-#include "runtime/executor.h"
-#include "smaps_util.h"
 
 namespace ferry::mem {
 namespace {
@@ -184,38 +178,6 @@ TEST(HugePageArena, PiecesAreRecycledLikeMapPagesBuffers) {
 TEST(HugePageArena, EmptyArenaHandsOutNothing) {
   HugePageArena arena(0);
   EXPECT_EQ(arena.take(1), nullptr);
-}
-
-/// The VmFlags of the mapping holding `p` (/proc/self/smaps), "" when none is found.
-std::string vm_flags_at(const void* p) { return test::smaps_field(p, "VmFlags:"); }
-
-bool kernel_has_thp() { return std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good(); }
-
-constexpr size_t kHuge = size_t{2} << 20;
-
-TEST(HugePages, AdvisesOnlyAlignedWholeHugePages) {
-  const size_t bytes = 4 * kHuge;
-  void* p = map_pages_outside_scope(bytes);
-  ASSERT_NE(p, nullptr);
-  auto* c = static_cast<char*>(p);
-  // Less than one aligned 2 MiB inside: nothing to advise.
-  EXPECT_FALSE(advise_huge_pages(c + 4096, kHuge - 8192));
-  EXPECT_EQ(vm_flags_at(c).find(" hg"), std::string::npos) << vm_flags_at(c);
-  ASSERT_EQ(advise_huge_pages(c, bytes), kernel_has_thp());
-  if (kernel_has_thp()) {
-    const auto aligned = (reinterpret_cast<uintptr_t>(c) + kHuge - 1) / kHuge * kHuge;
-    EXPECT_NE(vm_flags_at(reinterpret_cast<void*>(aligned)).find(" hg"), std::string::npos)
-        << vm_flags_at(reinterpret_cast<void*>(aligned));
-  }
-  ::munmap(p, bytes);
-}
-
-TEST(HugePages, RunArenasAreAdvised) {
-  runtime::ArenaPool pool;
-  Tensor arena = pool.acquire(8 * kHuge);
-  const std::string flags = vm_flags_at(static_cast<char*>(arena.raw_data()) + 4 * kHuge);
-  ASSERT_FALSE(flags.empty());
-  EXPECT_EQ(flags.find(" hg") != std::string::npos, kernel_has_thp()) << flags;
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "test_onnx_import_util.h"
-#include "smaps_util.h"
 
 namespace ferry::onnx_import::testing {
 namespace {
@@ -160,7 +159,22 @@ TEST(OnnxImportTensors, TypedFieldsOfEveryDtype) {
 }
 
 /// The VmFlags of the mapping holding `p` (/proc/self/smaps), "" when none does.
-std::string vm_flags(const void* p) { return test::smaps_field(p, "VmFlags:"); }
+std::string vm_flags(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = lo <= at && at < hi;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line.substr(8);
+    }
+  }
+  return "";
+}
 
 // Large payloads misaligned in the mapped model file are copied into one huge-page reservation
 // (mem::HugePageArena), each on whole pages of its own; small ones into the heap.
