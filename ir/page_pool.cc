@@ -103,36 +103,6 @@ void unmap_pages(void* p, size_t bytes) {
   for (const auto& [addr, n] : drop) ::munmap(reinterpret_cast<void*>(addr), n);
 }
 
-HugePageArena::HugePageArena(size_t capacity) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  if (capacity == 0) return;
-  const size_t len = (capacity + kHuge - 1) / kHuge * kHuge;
-  void* p = ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return;
-  // Trim the over-reservation so that the arena starts on a 2 MiB boundary.
-  const uintptr_t start = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t aligned = (start + kHuge - 1) / kHuge * kHuge;
-  if (aligned > start) ::munmap(p, aligned - start);
-  if (const size_t after = start + len + kHuge - (aligned + len); after > 0)
-    ::munmap(reinterpret_cast<void*>(aligned + len), after);
-  base_ = reinterpret_cast<char*>(aligned);
-  capacity_ = len;
-  ::madvise(base_, capacity_, MADV_HUGEPAGE);  // refused where THP is off: 4 KiB pages then
-}
-
-HugePageArena::~HugePageArena() {
-  if (base_ != nullptr && used_ < capacity_) ::munmap(base_ + used_, capacity_ - used_);
-}
-
-void* HugePageArena::take(size_t bytes) {
-  const size_t len = page_round(bytes == 0 ? 1 : bytes);
-  if (base_ == nullptr || len > capacity_ - used_) return nullptr;
-  char* p = base_ + used_;
-  used_ += len;
-  ::madvise(p, len, kPopulateWrite);  // one call instead of a fault per page (or huge page)
-  return p;
-}
-
 RecycleScope::RecycleScope() {
   Pool& pl = pool();
   std::lock_guard<std::mutex> lock(pl.mu);

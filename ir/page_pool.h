@@ -39,31 +39,6 @@ class RecycleScope {
   RecycleScope& operator=(const RecycleScope&) = delete;
 };
 
-/// Buffers for unmap_pages carved one after another from one reservation that asks for
-/// transparent huge pages (MADV_HUGEPAGE): where the system grants them, one fault maps and zeroes
-/// 2 MiB, instead of 512 faults of 4 KiB (ferry loads MobileNetV2's 13 MiB of copied weights in
-/// a third of the CPU time). Each buffer is its own page range: unmap_pages releases (or recycles)
-/// it alone, splitting a huge page it shares with a neighbour. Where huge pages are off
-/// ("never"), buffers fault in 4 KiB pages as map_pages' do. Not thread-safe.
-class HugePageArena {
- public:
-  /// Reserves `capacity` bytes of address space, 2 MiB-aligned; nothing is faulted in yet.
-  /// An arena the system refuses hands out nothing.
-  explicit HugePageArena(size_t capacity);
-  /// Unmaps the part of the reservation never handed out.
-  ~HugePageArena();
-  HugePageArena(const HugePageArena&) = delete;
-  HugePageArena& operator=(const HugePageArena&) = delete;
-
-  /// page_round(bytes) bytes, page-aligned, contents unspecified, to be released with
-  /// unmap_pages(p, bytes); nullptr when the rest of the reservation is smaller.
-  void* take(size_t bytes);
-
- private:
-  char* base_ = nullptr;
-  size_t used_ = 0, capacity_ = 0;
-};
-
 /// Bytes kept for reuse now (for tests).
 size_t recycled_bytes();
 

@@ -484,7 +484,6 @@ std::unique_ptr<ir::Model> load_mapped(const std::shared_ptr<detail::MappedFile>
   }
   std::string().swap(skeleton);
   ctx.model_file = file;
-  detail::reserve_copy_arena(ctx);
   return model_from_proto(mp, ctx);
 }
 

@@ -12,7 +12,6 @@
 #include "ir/attribute.h"
 #include "ir/dim.h"
 #include "ir/graph.h"
-#include "ir/page_pool.h"
 #include "onnx/onnx-ml.pb.h"
 
 namespace ferry::onnx_import::detail {
@@ -63,18 +62,8 @@ struct ImportContext {
   /// The mapped model file whose bytes `raw_spans` index (null when parsing plain bytes).
   std::shared_ptr<MappedFile> model_file;
   std::vector<RawSpan> raw_spans;
-  /// Where copies of misaligned payloads of kOwnMappingBytes or more go (sized by
-  /// reserve_copy_arena); null: each gets a mapping of its own.
-  std::unique_ptr<mem::HugePageArena> copy_arena;
   ir::SymbolFactory symbols;
 };
-
-/// Payload copies from this size up live in page mappings of their own (see copy_payload).
-inline constexpr size_t kOwnMappingBytes = size_t{128} << 10;
-
-/// Reserves ctx.copy_arena for the raw spans of ctx.model_file that may need copying: those of
-/// kOwnMappingBytes or more not aligned to 8 bytes (the largest alignment a dtype asks for).
-void reserve_copy_arena(ImportContext& ctx);
 
 /// Element count and storage bytes of `dims` for `dtype`, checked: negative dims, int64
 /// overflow and sizes over Tensor::max_allocation_bytes() are kInvalidModel errors naming

@@ -47,21 +47,16 @@ size_t natural_alignment(DataType dt) {
   return bytes > 8 ? 8 : bytes;
 }
 
-/// A copy of a payload too misaligned to alias. From kOwnMappingBytes up it goes to pages of its
-/// own, from `arena` while it has room (huge pages: far fewer faults) else mem::map_pages, released
-/// (or recycled, ir/page_pool.h) with the last handle: a weight released after prepacking gives
-/// its pages back at once (the next allocations reuse them) instead of leaving a hole in the heap.
-/// With `drop_source`, the source's pages leave the process as they are copied (the page cache
-/// keeps them), so a large payload is never resident twice.
+/// A copy of a payload too misaligned to alias. From 128 KiB up it goes to an anonymous mapping
+/// of its own (mem::map_pages), unmapped (or recycled, ir/page_pool.h) with the last handle: a weight released after prepacking gives its pages
+/// back at once (the next allocations reuse them) instead of leaving a hole in the heap. With
+/// `drop_source`, the source's pages leave the process as they are copied (the page cache keeps
+/// them), so a large payload is never resident twice.
 Tensor copy_payload(DataType dtype, const std::vector<int64_t>& dims, const uint8_t* src, size_t bytes,
-                    bool drop_source, mem::HugePageArena* arena) {
-  constexpr size_t kChunk = size_t{4} << 20;
+                    bool drop_source) {
+  constexpr size_t kOwnMapping = size_t{128} << 10, kChunk = size_t{4} << 20;
   Tensor t;
-  void* dst = nullptr;
-  if (bytes >= kOwnMappingBytes) {
-    if (arena != nullptr) dst = arena->take(bytes);
-    if (dst == nullptr) dst = mem::map_pages(bytes);
-  }
+  void* dst = bytes >= kOwnMapping ? mem::map_pages(bytes) : nullptr;
   if (dst == nullptr)
     t = Tensor::empty(dtype, dims);
   else
@@ -157,7 +152,7 @@ Tensor external_tensor(onnx::TensorProto& p, DataType dtype, const std::vector<i
                   " bytes but the external data holds " + std::to_string(length));
   uint8_t* ptr = file->mutable_data() + offset;
   if (reinterpret_cast<uintptr_t>(ptr) % natural_alignment(dtype) != 0)
-    return copy_payload(dtype, dims, ptr, size.bytes, true, ctx.copy_arena.get());
+    return copy_payload(dtype, dims, ptr, size.bytes, true);
   return Tensor::wrap(dtype, dims, ptr, file);
 }
 
@@ -176,19 +171,10 @@ Tensor mapped_tensor(const onnx::TensorProto& p, DataType dtype, const std::vect
   uint8_t* ptr = file.mutable_data() + span.offset;
   if (reinterpret_cast<uintptr_t>(ptr) % natural_alignment(dtype) == 0)
     return Tensor::wrap(dtype, dims, ptr, ctx.model_file);
-  return copy_payload(dtype, dims, ptr, span.size, true, ctx.copy_arena.get());
+  return copy_payload(dtype, dims, ptr, span.size, true);
 }
 
 }  // namespace
-
-void reserve_copy_arena(ImportContext& ctx) {
-  if (!ctx.model_file) return;
-  size_t total = 0;
-  for (const RawSpan& span : ctx.raw_spans)
-    if (span.size >= kOwnMappingBytes && reinterpret_cast<uintptr_t>(ctx.model_file->data() + span.offset) % 8 != 0)
-      total += mem::page_round(span.size);
-  if (total > 0) ctx.copy_arena = std::make_unique<mem::HugePageArena>(total);
-}
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -2,9 +2,6 @@
 
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "test_onnx_import_util.h"
 
 namespace ferry::onnx_import::testing {
@@ -156,78 +153,6 @@ TEST(OnnxImportTensors, TypedFieldsOfEveryDtype) {
     EXPECT_EQ(l.rank(), 0u);
     EXPECT_EQ(l.span<int64_t>()[0], 42);
   }
-}
-
-/// The VmFlags of the mapping holding `p` (/proc/self/smaps), "" when none does.
-std::string vm_flags(const void* p) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto at = reinterpret_cast<uintptr_t>(p);
-  bool inside = false;
-  for (std::string line; std::getline(smaps, line);) {
-    unsigned long lo = 0, hi = 0;
-    char dash = 0;
-    std::istringstream head(line);
-    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
-      inside = lo <= at && at < hi;
-    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
-      return line.substr(8);
-    }
-  }
-  return "";
-}
-
-// Large payloads misaligned in the mapped model file are copied into one huge-page reservation
-// (mem::HugePageArena), each on whole pages of its own; small ones into the heap.
-TEST(OnnxImportTensors, MisalignedPayloadsAreCopiedIntoHugePageBackedPages) {
-  TempDir dir;
-  const int64_t big = 64 * 1024, small = 1000;  // 256 KiB (>= kOwnMappingBytes) and 4000 bytes
-  std::vector<float> a(big), b(big), c(small);
-  for (int64_t i = 0; i < big; ++i) a[i] = static_cast<float>(i), b[i] = static_cast<float>(-i);
-  for (int64_t i = 0; i < small; ++i) c[i] = 0.5f * static_cast<float>(i);
-  auto raw = [](const std::vector<float>& v) {
-    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-  };
-  // Lengthen the first name until every payload sits at an offset that is not 4-aligned.
-  std::string bytes;
-  for (std::string pad;; pad += "x") {
-    onnx::ModelProto m = new_model();
-    auto* g = m.mutable_graph();
-    const std::vector<std::pair<std::string, const std::vector<float>*>> inits{
-        {"A" + pad, &a}, {"B", &b}, {"C", &c}};
-    for (const auto& [name, values] : inits) {
-      onnx::TensorProto* t = g->add_initializer();
-      t->set_name(name);
-      t->set_data_type(onnx::TensorProto::FLOAT);
-      t->add_dims(static_cast<int64_t>(values->size()));
-      t->set_raw_data(raw(*values));
-      add_node(g, "Identity", {name}, {name + "_out"});
-      add_vi(g->mutable_output(), name + "_out", onnx::TensorProto::FLOAT, {static_cast<int64_t>(values->size())});
-    }
-    bytes = bytes_of(m);
-    if (bytes.find(raw(a)) % 4 != 0 && bytes.find(raw(b)) % 4 != 0 && bytes.find(raw(c)) % 4 != 0) break;
-    ASSERT_LT(pad.size(), 8u);
-  }
-  write_file(dir.file("model.onnx"), bytes);
-  auto model = load_model(dir.file("model.onnx"));
-  std::vector<Tensor> loaded;
-  for (const ir::Value* v : model->graph().initializers()) loaded.push_back(v->initializer());
-  ASSERT_EQ(loaded.size(), 3u);
-  EXPECT_EQ(tensor_bytes(loaded[0]), raw(a));
-  EXPECT_EQ(tensor_bytes(loaded[1]), raw(b));
-  EXPECT_EQ(tensor_bytes(loaded[2]), raw(c));
-  const auto* pa = static_cast<const char*>(loaded[0].raw_data());
-  const auto* pb = static_cast<const char*>(loaded[1].raw_data());
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(pa) % size_t{2 << 20}, 0u);  // the arena starts on 2 MiB
-  EXPECT_EQ(pb, pa + 256 * 1024);                                     // and the next piece follows
-  EXPECT_TRUE(contains(vm_flags(pa), " hg")) << vm_flags(pa);
-  // The small payload is on the heap, outside the arena's one 2 MiB reservation (its VmFlags
-  // say nothing: the heap may hold run arenas advised for huge pages).
-  const auto* pc = static_cast<const char*>(loaded[2].raw_data());
-  EXPECT_TRUE(pc < pa || pc >= pa + (size_t{2} << 20));
-  // A piece outlives the model and its neighbour.
-  model.reset();
-  loaded[0] = Tensor();
-  EXPECT_EQ(tensor_bytes(loaded[1]), raw(b));
 }
 
 TEST(OnnxImportTensors, DeclaredSizeDisagreesWithRawData) {
