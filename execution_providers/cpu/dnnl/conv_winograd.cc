@@ -28,12 +28,16 @@ std::atomic<uint64_t> g_runs{0};
 /// kLanes floats (GCC vector extension: one AVX-512 register, two AVX2 ones, four SSE ones).
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 
-// The helpers below pass Lanes by value; they are internal and inlined into the target_clones
-// functions, so GCC's note that such an ABI differs between ISAs does not concern any caller.
+// The helpers below pass Lanes by value, whose calling convention differs between the clones'
+// instruction sets (an AVX-512 clone passes a zmm register, the default target memory). They are
+// therefore always inlined, at -O0 too, into each target_clones function, compiled in its ISA:
+// a real call from a clone would read its argument from the wrong place (unoptimized builds
+// crashed so). GCC's ABI note does not concern any caller then.
 #pragma GCC diagnostic ignored "-Wpsabi"
+#define FERRY_WINOGRAD_INLINE inline __attribute__((always_inline))
 
 /// `count` floats from p (the rest 0): all kLanes with count == kLanes.
-inline Lanes load(const float* p, int count) {
+FERRY_WINOGRAD_INLINE Lanes load(const float* p, int count) {
   Lanes v = {};
   if (count == kLanes)
     std::memcpy(&v, p, sizeof(v));
@@ -42,7 +46,7 @@ inline Lanes load(const float* p, int count) {
   return v;
 }
 
-inline void store(float* p, const Lanes& v, int count) {
+FERRY_WINOGRAD_INLINE void store(float* p, const Lanes& v, int count) {
   if (count == kLanes)
     std::memcpy(p, &v, sizeof(v));
   else
@@ -72,7 +76,7 @@ FERRY_WINOGRAD_CLONES void input_tile(const float* const* rows, int64_t c, float
 }
 
 /// One eltwise post-op (WinogradConv::supports lists the algorithms).
-inline Lanes apply_eltwise(const DnnlEltwise& e, Lanes v) {
+FERRY_WINOGRAD_INLINE Lanes apply_eltwise(const DnnlEltwise& e, Lanes v) {
   switch (e.algorithm) {
     case dnnl::algorithm::eltwise_relu: return v > 0.f ? v : v * e.alpha;
     case dnnl::algorithm::eltwise_clip:
