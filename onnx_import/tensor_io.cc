@@ -53,8 +53,9 @@ size_t natural_alignment(DataType dt) {
 /// `drop_source`, the source's pages leave the process as they are copied (the page cache keeps
 /// them), so a large payload is never resident twice. (Copies into one MADV_HUGEPAGE reservation
 /// were tried: 14-17% less creation CPU on MobileNetV2 and EfficientNet-B0, but with the kernel's
-/// THP defrag at "madvise" a huge-page fault may compact memory first, and creation then took
-/// 2.5-4x as long in one process in four or six: BERT-base 1.2-1.5 s instead of 0.3 s.)
+/// THP defrag at "madvise" a huge-page fault may stall (synchronous compaction), and creation
+/// then took 2-4x as long in some processes: BERT-base 1.17 s against 0.26-0.32 s in one of
+/// five, MobileNetV2 67-70 ms against 32-34 ms in two of five.)
 Tensor copy_payload(DataType dtype, const std::vector<int64_t>& dims, const uint8_t* src, size_t bytes,
                     bool drop_source) {
   constexpr size_t kOwnMapping = size_t{128} << 10, kChunk = size_t{4} << 20;
