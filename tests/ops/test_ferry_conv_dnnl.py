@@ -348,3 +348,48 @@ def test_conv_4d_spatial_fallback():
     win = np.lib.stride_tricks.sliding_window_view(x[0], (2, 2, 2, 2), axis=(1, 2, 3, 4))  # C,o1..o4,k1..k4
     expected = np.einsum("cabdeijkl,mcijkl->mabde", win, w)[None]
     np.testing.assert_allclose(got, expected, **TOL)
+
+
+SERIAL_CHILD = """
+import os, sys
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+import ferry
+
+c, side = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(3)
+w = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+node = helper.make_node("Conv", ["x", "w"], ["y"], group=c, pads=[1, 1, 1, 1])
+graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, side, side])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [numpy_helper.from_array(w, "w")])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+so = ferry.SessionOptions()
+so.intra_op_num_threads = 2
+sess = ferry.InferenceSession(model, so)
+x = rng.standard_normal((1, c, side, side)).astype(np.float32)
+before = len(os.listdir("/proc/self/task"))
+y = sess.run(None, {"x": x})[0]
+after = len(os.listdir("/proc/self/task"))
+xp = np.pad(x[0], ((0, 0), (1, 1), (1, 1)))
+ref = sum(xp[:, i:i + side, j:j + side] * w[:, 0, i, j][:, None, None] for i in range(3) for j in range(3))
+np.testing.assert_allclose(y[0], ref, rtol=1e-4, atol=1e-4)
+print("threads", before, after)
+"""
+
+
+@pytest.mark.parametrize("c,side,serial", [(32, 14, True), (64, 96, False)], ids=["small_serial", "large_parallel"])
+def test_small_conv_runs_on_the_calling_thread(c, side, serial):
+    """A convolution of at most 4 MFLOP (conv_dnnl.cc, kSerialMaxFlops) in a 2-thread session is
+    created for, and runs on, the calling thread: in a fresh process its run starts no OpenMP
+    thread, while a large one does (positive control). Results against a numpy reference."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SERIAL_CHILD, str(c), str(side)], capture_output=True, text=True,
+                          timeout=300, env=dict(__import__("os").environ, OMP_WAIT_POLICY="passive"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    before, after = map(int, done.stdout.split("threads")[1].split())
+    if serial:
+        assert after == before, done.stdout
+    else:
+        assert after > before, done.stdout

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "execution_providers/cpu/common.h"
@@ -20,6 +21,9 @@ struct DnnlConv::Primitive {
   bool reorder_src = false, reorder_dst = false;
   // user_src -> src, dst -> user_dst, user_dst -> dst, user_weights -> weights (when needed)
   dnnl::reorder src_in, dst_out, z_in, weights_in;
+  /// Whether the convolution was created for, and runs on, the calling thread alone
+  /// (kSerialMaxFlops); reorders always run on the session's threads.
+  bool serial = false;
 };
 
 namespace {
@@ -32,6 +36,13 @@ constexpr int kMaxCandidates = 8;
 constexpr int64_t kAvx512Floats = 16;
 /// The largest output channel count for which preferred_implementation() may leave brgconv_1x1.
 constexpr int64_t kNarrowPointwiseMaxChannels = 96;
+
+/// A convolution of at most this many FLOPs (2 per multiply-add) is created for one thread and
+/// runs on the calling thread alone: oneDNN fixes a primitive's thread split at creation, and
+/// waking a second thread (30-50 us, docs/runtime.md) costs more than such a convolution gains
+/// from it. 4 MFLOP is about 40 us at one core's sgemm peak; depthwise and tiny-spatial convs
+/// run well below peak, so the convs it takes last 10-100 us on one thread.
+constexpr double kSerialMaxFlops = 4e6;
 
 /// What preferred_implementation() looks at besides oneDNN's first choice.
 struct ConvShape {
@@ -264,10 +275,17 @@ std::shared_ptr<const DnnlConv::Primitive> DnnlConv::make_primitive(const ir::No
   attr.set_post_ops(ops);
   const dnnl::engine& eng = dnnl_rt::engine();
   const auto make_pd = [&] { return dnnl::convolution_forward::primitive_desc(desc, attr, eng); };
+  double flops = 2.0 * static_cast<double>(x_dims[0] * m * (x_dims[1] / groups));
+  for (int64_t o : g.out) flops *= static_cast<double>(o);
+  for (int64_t k : kernel) flops *= static_cast<double>(k);
+  p->serial = flops <= kSerialMaxFlops;
+  std::optional<runtime::ScopedThreadCount> one_thread;
+  if (p->serial) one_thread.emplace(1);
   // Measured for float32 only: bf16 keeps oneDNN's order.
   const ConvShape shape{r - 2, g.out.back(), m, groups};
   const auto pd = compute_type_ == dt::f32 ? choose_implementation(make_pd, shape) : make_pd();
   p->conv = dnnl::convolution_forward(pd);
+  one_thread.reset();
   p->src = pd.src_desc();
   p->weights = pd.weights_desc();
   p->dst = pd.dst_desc();
@@ -393,7 +411,7 @@ Tensor* DnnlConv::run(KernelContext& ctx, const Tensor& x, const Tensor& w, cons
     const float* pb = bias_prepacked_ ? bias_.data() : b->data<float>();
     args.emplace(DNNL_ARG_BIAS, dnnl::memory(dnnl::memory::desc({m}, dt::f32, tag::x), eng, const_cast<float*>(pb)));
   }
-  dnnl_rt::execute(ctx, p->conv, args);
+  dnnl_rt::execute(p->conv, args, p->serial ? 1 : ctx.thread_pool().num_threads());
 
   if (p->reorder_dst) {
     dnnl::memory ym(p->user_dst, eng, py);

@@ -17,6 +17,9 @@
 // than the next candidate's for about the same run time, or another candidate measured faster on
 // a class of shapes (conv_dnnl.cc, preferred_implementation).
 //
+// Threads: a convolution of at most kSerialMaxFlops (conv_dnnl.cc) is created for one thread and
+// runs on the calling thread alone; the others on the session's intra-op threads.
+//
 // Precision: float32, or bfloat16 operands with float32 accumulation and output when the session
 // asked for it (dnnl_rt::compute_type: "session.compute_precision" = bf16 on a CPU with bf16).
 #pragma once
