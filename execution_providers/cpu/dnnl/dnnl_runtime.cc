@@ -171,6 +171,7 @@ bool reorder_in_slices(const dnnl::memory& source, dnnl::memory& packed) {
 }  // namespace
 
 std::shared_ptr<dnnl::memory> reorder_to_owned(const dnnl::memory& source, const dnnl::memory::desc& desc) {
+  const runtime::ScopedThreadCount one_thread(1);  // created for the one thread it runs on
   std::shared_ptr<dnnl::memory> packed = owned_memory(desc);
   const size_t source_bytes = source.get_desc().get_size();
   if (source_bytes >= kSlicedSourceBytes && mem::in_file_mapping(source.get_data_handle(), source_bytes)) {
@@ -191,6 +192,7 @@ std::shared_ptr<dnnl::memory> reorder_to_owned(const dnnl::memory& source, const
 }
 
 dnnl::memory reorder_to(const dnnl::memory& source, const dnnl::memory::desc& desc) {
+  const runtime::ScopedThreadCount one_thread(1);  // created for the one thread it runs on
   dnnl::memory packed(desc, engine());
   dnnl::reorder reorder(source, packed);
   execute(reorder, {{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, packed}}, 1);

@@ -62,7 +62,13 @@ dnnl::memory wrap(const std::vector<int64_t>& shape, const float* data,
                   dnnl::memory::format_tag tag = dnnl::memory::format_tag::undef);
 
 /// A constant weight tensor reordered once into the layout `desc` that a primitive chose
-/// (format_tag::any at creation). Owns its buffer; the source tensor may be released afterwards.
+/// (format_tag::any at creation), on one thread. Owns its buffer; the source tensor may be
+/// released afterwards.
+///
+/// This and reorder_to_owned create their reorder under an OpenMP count of 1, whatever the
+/// caller's: oneDNN fixes a reorder's thread split when it is created and keeps it whatever count
+/// execute() sets, so one made under a session's count of 2 ran 2-thread parallel regions at
+/// kernel creation (31 in MobileNetV2's), each waking a second thread on a shared core.
 dnnl::memory reorder_to(const dnnl::memory& source, const dnnl::memory::desc& desc);
 
 /// The plain row-major format tag for a rank (a, ab, abc, ...).
