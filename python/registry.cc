@@ -1,6 +1,7 @@
 // _ferry.registered_kernels(): every kernel registration of every provider in this build, for
-// tools/gen_supported_ops.py (docs/supported_ops.md) and tests; _ferry.winograd_conv_runs(): how
-// many convolutions ran on the Winograd path (execution_providers/cpu/dnnl/conv_winograd.h), for tests.
+// tools/gen_supported_ops.py (docs/supported_ops.md) and tests; _ferry.winograd_conv_runs(tile=0):
+// how many convolutions ran on the Winograd path with that output tile (2 or 4; 0: either;
+// execution_providers/cpu/dnnl/conv_winograd.h), for tests.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -12,7 +13,7 @@ namespace py = pybind11;
 namespace ferry::python {
 
 void bind_registry(py::module_& m) {
-  m.def("winograd_conv_runs", [] { return ep::cpu::winograd_conv_runs(); });
+  m.def("winograd_conv_runs", [](int tile) { return ep::cpu::winograd_conv_runs(tile); }, py::arg("tile") = 0);
   m.def("registered_kernels", [] {
     py::list out;
     ep::cpu::CpuProvider cpu;

@@ -1,10 +1,11 @@
-"""ferry.FusedConv on the Winograd F(2x2, 3x3) path (execution_providers/cpu/dnnl/conv_winograd.h)
-against onnxruntime: channels_last = 1, 3x3, stride 1, C and M >= 64, H and W known and >= 100
-outputs per image, at most 48 MiB of transformed weights (conv_dnnl.cc, winograd_eligible); odd H / W (clipped edge
+"""ferry.FusedConv on the Winograd F(2x2, 3x3) and F(4x4, 3x3) paths
+(execution_providers/cpu/dnnl/conv_winograd.h) against onnxruntime: channels_last = 1, 3x3, stride
+1, C and M >= 64, H and W known and >= 100 outputs per image, at most 48 MiB of transformed weights;
+F(4x4) from 28x28 outputs with at most 8 MiB of its weights (conv_dnnl.cc, winograd_tile); odd H / W (clipped edge
 tiles), pads 0, 1, 2, asymmetric and auto_pad, batch 1 and 3, C / M not multiples of 16, bias or
 none, every activation the output transform computes (and those FusedConv applies after it),
-the residual (Z given, and Z being X itself), 1 and 2 threads. _ferry.winograd_conv_runs()
-proves each case ran there; convolutions outside the rule must not.
+the residual (Z given, and Z being X itself), 1 and 2 threads. _ferry.winograd_conv_runs(tile)
+proves each case ran on the expected variant; convolutions outside the rule must not.
 
     PYTHONPATH=build/python .venv/bin/python -m pytest tests/ops/test_ferry_conv_winograd.py -q
 """
@@ -20,15 +21,24 @@ import ferry
 from ferry import _ferry
 from test_ferry_conv_dnnl import F32, OPSET, TOL, build, conv_out_shape, ferry_session, ort_run, seeded, to_last
 
-# (name, X NCHW, W, attrs, with bias)
+# (name, X NCHW, W, attrs, with bias, output tile the rule picks)
 WINOGRAD = [
-    ("c64_pad1", (1, 64, 14, 14), (64, 64, 3, 3), {"pads": [1, 1, 1, 1]}, True),
-    ("odd_c72_m67", (1, 72, 13, 11), (67, 72, 3, 3), {"pads": [1, 1, 1, 1]}, True),
-    ("pad0_b3", (3, 65, 12, 13), (80, 65, 3, 3), {}, False),
-    ("asym_pads", (1, 64, 11, 10), (70, 64, 3, 3), {"pads": [0, 1, 2, 1]}, True),
-    ("pad2", (2, 96, 8, 9), (64, 96, 3, 3), {"pads": [2, 2, 2, 2]}, True),
-    ("same_upper", (1, 69, 12, 9), (80, 69, 3, 3), {"auto_pad": "SAME_UPPER"}, False),
-    ("wide_c160", (1, 160, 10, 11), (96, 160, 3, 3), {"pads": [1, 1, 1, 1]}, True),
+    ("c64_pad1", (1, 64, 14, 14), (64, 64, 3, 3), {"pads": [1, 1, 1, 1]}, True, 2),
+    ("odd_c72_m67", (1, 72, 13, 11), (67, 72, 3, 3), {"pads": [1, 1, 1, 1]}, True, 2),
+    ("pad0_b3", (3, 65, 12, 13), (80, 65, 3, 3), {}, False, 2),
+    ("asym_pads", (1, 64, 11, 10), (70, 64, 3, 3), {"pads": [0, 1, 2, 1]}, True, 2),
+    ("pad2", (2, 96, 8, 9), (64, 96, 3, 3), {"pads": [2, 2, 2, 2]}, True, 2),
+    ("same_upper", (1, 69, 12, 9), (80, 69, 3, 3), {"auto_pad": "SAME_UPPER"}, False, 2),
+    ("wide_c160", (1, 160, 10, 11), (96, 160, 3, 3), {"pads": [1, 1, 1, 1]}, True, 2),
+    ("output_27x28_f2", (1, 64, 27, 28), (64, 64, 3, 3), {"pads": [1, 1, 1, 1]}, True, 2),
+    ("f4_c64_28x28", (1, 64, 28, 28), (64, 64, 3, 3), {"pads": [1, 1, 1, 1]}, True, 4),
+    ("f4_odd_c72_m67", (1, 72, 29, 31), (67, 72, 3, 3), {"pads": [1, 1, 1, 1]}, True, 4),
+    ("f4_pad0_b3", (3, 65, 30, 31), (80, 65, 3, 3), {}, False, 4),
+    ("f4_asym_pads", (1, 64, 30, 27), (70, 64, 3, 3), {"pads": [0, 1, 2, 1]}, True, 4),
+    ("f4_same_upper", (2, 69, 29, 30), (80, 69, 3, 3), {"auto_pad": "SAME_UPPER"}, False, 4),
+    ("f4_wide_c160", (1, 160, 30, 29), (96, 160, 3, 3), {"pads": [1, 1, 1, 1]}, True, 4),
+    # 36 C M floats = 9 MiB, over the F(4x4) weight budget: F(2x2).
+    ("f4_budget_c256", (1, 256, 28, 28), (256, 256, 3, 3), {"pads": [1, 1, 1, 1]}, True, 2),
 ]
 
 # Activations that become post-ops (computed by the output transform) and those FusedConv applies
@@ -51,20 +61,24 @@ def channels_last_case(rng, x_shape, w_shape, attrs, bias, residual, act="", par
             build("FusedConv", feed["x"].shape, w, b, fz, attrs, reference=True, **kw), feed)
 
 
-def run_counted(model: bytes, feed: dict, threads: int):
+def run_counted(model: bytes, feed: dict, threads: int, tile: int = 0):
+    """Y and how many Winograd runs it took with output tile `tile` (0: either); with a tile, the
+    other variant must not have run."""
     sess = ferry_session(model, threads)
-    before = _ferry.winograd_conv_runs()
+    before = {t: _ferry.winograd_conv_runs(t) for t in (0, 2, 4)}
     got = sess.run(None, feed)[0]
-    return got, _ferry.winograd_conv_runs() - before
+    if tile:
+        assert _ferry.winograd_conv_runs(6 - tile) == before[6 - tile]
+    return got, _ferry.winograd_conv_runs(tile) - before[tile]
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
-@pytest.mark.parametrize("name,x_shape,w_shape,attrs,bias", WINOGRAD, ids=[s[0] for s in WINOGRAD])
-def test_winograd_shapes(name, x_shape, w_shape, attrs, bias, residual, threads):
+@pytest.mark.parametrize("name,x_shape,w_shape,attrs,bias,tile", WINOGRAD, ids=[s[0] for s in WINOGRAD])
+def test_winograd_shapes(name, x_shape, w_shape, attrs, bias, tile, residual, threads):
     model, reference, feed = channels_last_case(seeded("wino" + name), x_shape, w_shape, attrs, bias, residual,
                                                 act="Relu")
-    got, runs = run_counted(model, feed, threads)
+    got, runs = run_counted(model, feed, threads, tile)
     assert runs == 1
     expected = ort_run(reference, feed)
     assert got.shape == expected.shape
@@ -73,11 +87,12 @@ def test_winograd_shapes(name, x_shape, w_shape, attrs, bias, residual, threads)
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+@pytest.mark.parametrize("tile,x_shape", [(2, (2, 64, 11, 10)), (4, (2, 64, 29, 28))], ids=["f2", "f4"])
 @pytest.mark.parametrize("act,params", ACTS, ids=[f"{a or 'none'}{p}" for a, p in ACTS])
-def test_winograd_activations(act, params, residual, threads):
-    model, reference, feed = channels_last_case(seeded(f"winoact{act}{params}{residual}"), (2, 64, 11, 10),
+def test_winograd_activations(act, params, tile, x_shape, residual, threads):
+    model, reference, feed = channels_last_case(seeded(f"winoact{act}{params}{residual}"), x_shape,
                                                 (66, 64, 3, 3), {"pads": [1, 1, 1, 1]}, True, residual, act, params)
-    got, runs = run_counted(model, feed, threads)
+    got, runs = run_counted(model, feed, threads, tile)
     assert runs == 1
     np.testing.assert_allclose(got, ort_run(reference, feed), **TOL)
 

@@ -135,9 +135,16 @@ constexpr int64_t kWinogradMinOutputPixels = 100;
 /// to a session's resident memory. (unet's 1024x1024 conv, 64 MiB transformed, runs 0.55-0.67x
 /// the direct time but would add 29 MB: peak RSS 0.81x onnxruntime's, over the 0.8 target.)
 constexpr int64_t kWinogradMaxWeightBytes = int64_t{48} << 20;
+/// F(4x4, 3x3) instead of F(2x2) from this many outputs per image (28x28), with transformed
+/// weights (36 C M floats, 4x the plain bytes) within kWinogradF4MaxWeightBytes: a budget on what
+/// F(4x4) adds over F(2x2) (20 C M floats), so that unet's many large convs stay on F(2x2) and its
+/// peak RSS under 0.8x onnxruntime's (0.74x with F(2x2) alone, about 24 MB of room).
+constexpr int64_t kWinogradF4MinOutputPixels = 28 * 28;
+constexpr int64_t kWinogradF4MaxWeightBytes = int64_t{8} << 20;
 
-/// Whether a convolution with constant W [M, C, kh, kw] runs as Winograd F(2x2, 3x3)
-/// (conv_winograd.h) rather than oneDNN's direct convolution: channels last, float32 compute,
+/// The output tile a convolution with constant W [M, C, kh, kw] runs with as Winograd (2:
+/// F(2x2, 3x3), 4: F(4x4, 3x3); conv_winograd.h), or 0: oneDNN's direct convolution. Winograd
+/// needs channels last, float32 compute,
 /// 2-D, 3x3, stride 1, no dilation, one group, C and M >= kWinogradMinChannels, an activation
 /// chain the output transform computes, X's inferred height and width known, giving at least
 /// kWinogradMinOutputPixels outputs per image, and transformed weights within
@@ -145,24 +152,34 @@ constexpr int64_t kWinogradMaxWeightBytes = int64_t{48} << 20;
 /// against oneDNN's direct convolution (brgconv): C = M = 64 at 56x56 0.8x, 128 at 28x28 0.65x,
 /// 256 at 14x14 0.6x, 512 at 14x14 0.6x, 512 at 10x10 0.77x, but 512 at 7x7 1.2-1.6x (16 tiles:
 /// the 16 products re-read 16/9 of the weights for too few rows) and C = M = 32 1.1-1.15x.
-bool winograd_eligible(const KernelInfo& info, const ConvPoolAttributes& attrs, const std::vector<int64_t>& w_dims,
+/// F(4x4) where kWinogradF4MinOutputPixels and kWinogradF4MaxWeightBytes allow, else F(2x2).
+/// Measured (one thread, CPU ms, Relu, pads 1, bias; best of 5 x 20 runs, two processes each,
+/// load 3.7-4.5 on 2 cores) direct / F(2x2) / F(4x4): 64 at 56x56 2.3-2.5 / 1.8 / 1.1-1.7,
+/// 128 at 28x28 2.1 / 1.4-1.5 / 0.9-1.3, 256 at 14x14 2.0-2.1 / 1.1-1.8 / 1.8-2.6 (16 tiles),
+/// 512 at 7x7 2.5-2.6 / 2.3-2.9 / 2.2-2.5; unet's 64 at 256x256 43 / 39-42 / 29-36, 128 at
+/// 128x128 43-45 / 29 / 22-24, 256 at 64x64 44-45 / 28-31 / 21-22, 512 at 32x32 44-47 / 25 / 14.
+int winograd_tile(const KernelInfo& info, const ConvPoolAttributes& attrs, const std::vector<int64_t>& w_dims,
                        const std::vector<int64_t>& x_dims, bool spatial_known, bool channels_last,
                        dnnl::memory::data_type compute_type, const std::vector<DnnlEltwise>& eltwise) {
   if (!channels_last || !spatial_known || compute_type != dt::f32 || w_dims.size() != 4 || attrs.group != 1)
-    return false;
+    return 0;
   if (w_dims[2] != 3 || w_dims[3] != 3 || w_dims[0] < kWinogradMinChannels || w_dims[1] < kWinogradMinChannels)
-    return false;
+    return 0;
   for (int64_t s : attrs.strides)
-    if (s != 1) return false;
+    if (s != 1) return 0;
   for (int64_t d : attrs.dilations)
-    if (d != 1) return false;
-  if (!WinogradConv::supports(eltwise)) return false;
-  if (16 * w_dims[0] * w_dims[1] * int64_t{sizeof(float)} > kWinogradMaxWeightBytes) return false;
+    if (d != 1) return 0;
+  if (!WinogradConv::supports(eltwise)) return 0;
+  if (16 * w_dims[0] * w_dims[1] * int64_t{sizeof(float)} > kWinogradMaxWeightBytes) return 0;
   try {
     const SpatialGeometry g = resolve_geometry(attrs, {x_dims[2], x_dims[3]}, {3, 3}, false, info.node());
-    return g.out[0] * g.out[1] >= kWinogradMinOutputPixels;
+    if (g.out[0] * g.out[1] < kWinogradMinOutputPixels) return 0;
+    const bool f4 = g.out[0] * g.out[1] >= kWinogradF4MinOutputPixels &&
+                    WinogradConv::weight_floats(4, w_dims[0], w_dims[1]) * int64_t{sizeof(float)} <=
+                        kWinogradF4MaxWeightBytes;
+    return f4 ? 4 : 2;
   } catch (const Error&) {
-    return false;  // pads this shape cannot take: the direct path reports it
+    return 0;  // pads this shape cannot take: the direct path reports it
   }
 }
 
@@ -207,8 +224,9 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const KernelInfo& info, const ConvPoo
         if (d >= 2 && !known) spatial_known = false;
       }
     }
-    if (winograd_eligible(info, attrs, w_dims, x_dims, spatial_known, channels_last, k->compute_type_, k->eltwise_)) {
-      k->winograd_ = std::make_unique<WinogradConv>(w->data<float>(), w_dims[0], w_dims[1], k->eltwise_);
+    if (const int tile = winograd_tile(info, attrs, w_dims, x_dims, spatial_known, channels_last, k->compute_type_,
+                                       k->eltwise_)) {
+      k->winograd_ = std::make_unique<WinogradConv>(w->data<float>(), w_dims[0], w_dims[1], tile, k->eltwise_);
       k->const_w_ = true;
       k->const_w_dims_ = w_dims;
       info.mark_prepacked(1);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "execution_providers/cpu/rnn/rnn_common.h"
+#include "execution_providers/cpu/run_buffers.h"
 #include "runtime/parallel_steps.h"
 
 namespace ferry::ep::cpu::rnn {
@@ -76,30 +77,6 @@ inline void apply_fast(const Activation& act, float* v, int64_t n) {
   else if (act.kind == Activation::kTanh) tanh_inplace(v, n);
   else act.apply(v, n);
 }
-
-/// Per-run float arrays of a recurrent kernel, carved from one buffer reused across runs: the
-/// calling thread's cached buffer when it is free and large enough, else a fresh one (cached on
-/// destruction when larger than the cached one and at most 64 MiB). A fresh large allocation every run would come
-/// from mmap and fault its pages in each run, or not, depending on the process's malloc history
-/// (glibc raises its mmap threshold as it frees): run times would then differ by session.
-class RunBuffers {
- public:
-  /// Room for `floats` floats: the sum of padded(n) over the arrays to be taken.
-  explicit RunBuffers(int64_t floats);
-  ~RunBuffers();
-  RunBuffers(const RunBuffers&) = delete;
-  RunBuffers& operator=(const RunBuffers&) = delete;
-
-  /// The next n floats, 64-byte aligned, zeroed when `zero` (else uninitialized).
-  float* take(int64_t n, bool zero = true);
-
-  /// Floats an array of n occupies (n rounded up to a cache line).
-  static int64_t padded(int64_t n) { return (n + 15) / 16 * 16; }
-
- private:
-  float* data_ = nullptr;
-  int64_t size_ = 0, used_ = 0;
-};
 
 /// Per-direction packed copies of a constant weight input (W or R), made at kernel creation.
 /// `splits` lists the gate groups packed separately (e.g. GRU's {2, 1}: z,r then h).
