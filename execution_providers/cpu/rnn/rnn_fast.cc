@@ -15,9 +15,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <new>
-#include <stdexcept>
 
 namespace ferry::ep::cpu::rnn {
 namespace {
